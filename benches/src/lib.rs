@@ -1,0 +1,1 @@
+//! brandpulse benchmark helpers.

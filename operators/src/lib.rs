@@ -1,0 +1,2 @@
+//! brandpulse dataflow operators.
+pub mod sentiment;

@@ -1,0 +1,663 @@
+//! VADER sentiment scoring for English: a port of the reference implementation, PyPI `vaderSentiment` 3.3.2.
+//!
+//! VADER (Hutto & Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social
+//! Media Text", ICWSM 2014) sums the valences of lexicon words, adjusted by rules (negation, booster
+//! words, ALL-CAPS emphasis, "but", "least", idioms, `!` and `?` emphasis), and normalizes the sum to
+//! [-1, 1]. This port follows `vaderSentiment.py` 3.3.2 step by step, including its quirks (for
+//! instance the way its "but" rule finds list positions by value), so that its scores agree with the
+//! reference text by text; `operators/tests/vader_reference.rs` checks that on 4,200 human-rated tweets.
+//!
+//! The lexicons (`operators/data/`, MIT license, copied unchanged from `vaderSentiment` 3.3.2) are
+//! compiled into the binary and parsed once per process; scoring does no I/O and reuses per-thread
+//! buffers, so it allocates nothing for typical ASCII texts.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+
+/// The VADER word lexicon: `token TAB mean-valence TAB std-dev TAB ratings`.
+const VADER_LEXICON: &str = include_str!("../../data/vader_lexicon.txt");
+/// The emoji lexicon: `emoji TAB textual description`.
+const EMOJI_LEXICON: &str = include_str!("../../data/emoji_utf8_lexicon.txt");
+
+/// Empirically derived mean sentiment intensity increase for booster words.
+const B_INCR: f64 = 0.293;
+/// Empirically derived mean sentiment intensity decrease for dampener words.
+const B_DECR: f64 = -0.293;
+/// Empirically derived mean sentiment intensity increase for an ALL-CAPS word among others that are not.
+const C_INCR: f64 = 0.733;
+/// Scalar applied to a negated valence.
+const N_SCALAR: f64 = -0.74;
+
+/// Negation words (`NEGATE` in the reference).
+const NEGATE: &[&str] = &[
+    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't",
+    "can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt",
+    "mightnt", "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't",
+    "mustn't", "neednt", "needn't", "never", "none", "nope", "nor", "not", "nothing", "nowhere",
+    "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't", "shan't", "shouldn't",
+    "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't", "rarely",
+    "seldom", "despite",
+];
+
+/// Booster ("intensifier") and dampener words with their scalar (`BOOSTER_DICT` in the reference).
+const BOOSTERS: &[(&str, f64)] = &[
+    ("absolutely", B_INCR), ("amazingly", B_INCR), ("awfully", B_INCR), ("completely", B_INCR),
+    ("considerable", B_INCR), ("considerably", B_INCR), ("decidedly", B_INCR), ("deeply", B_INCR),
+    ("effing", B_INCR), ("enormous", B_INCR), ("enormously", B_INCR), ("entirely", B_INCR),
+    ("especially", B_INCR), ("exceptional", B_INCR), ("exceptionally", B_INCR), ("extreme", B_INCR),
+    ("extremely", B_INCR), ("fabulously", B_INCR), ("flipping", B_INCR), ("flippin", B_INCR),
+    ("frackin", B_INCR), ("fracking", B_INCR), ("fricking", B_INCR), ("frickin", B_INCR),
+    ("frigging", B_INCR), ("friggin", B_INCR), ("fully", B_INCR), ("fuckin", B_INCR),
+    ("fucking", B_INCR), ("fuggin", B_INCR), ("fugging", B_INCR), ("greatly", B_INCR),
+    ("hella", B_INCR), ("highly", B_INCR), ("hugely", B_INCR), ("incredible", B_INCR),
+    ("incredibly", B_INCR), ("intensely", B_INCR), ("major", B_INCR), ("majorly", B_INCR),
+    ("more", B_INCR), ("most", B_INCR), ("particularly", B_INCR), ("purely", B_INCR),
+    ("quite", B_INCR), ("really", B_INCR), ("remarkably", B_INCR), ("so", B_INCR),
+    ("substantially", B_INCR), ("thoroughly", B_INCR), ("total", B_INCR), ("totally", B_INCR),
+    ("tremendous", B_INCR), ("tremendously", B_INCR), ("uber", B_INCR), ("unbelievably", B_INCR),
+    ("unusually", B_INCR), ("utter", B_INCR), ("utterly", B_INCR), ("very", B_INCR),
+    ("almost", B_DECR), ("barely", B_DECR), ("hardly", B_DECR), ("just enough", B_DECR),
+    ("kind of", B_DECR), ("kinda", B_DECR), ("kindof", B_DECR), ("kind-of", B_DECR),
+    ("less", B_DECR), ("little", B_DECR), ("marginal", B_DECR), ("marginally", B_DECR),
+    ("occasional", B_DECR), ("occasionally", B_DECR), ("partly", B_DECR), ("scarce", B_DECR),
+    ("scarcely", B_DECR), ("slight", B_DECR), ("slightly", B_DECR), ("somewhat", B_DECR),
+    ("sort of", B_DECR), ("sorta", B_DECR), ("sortof", B_DECR), ("sort-of", B_DECR),
+];
+
+/// Idioms and phrases containing lexicon words, with the valence that replaces the word's
+/// (`SPECIAL_CASES` in the reference). Words are separated by single spaces.
+const SPECIAL_CASES: &[(&str, f64)] = &[
+    ("the shit", 3.0), ("the bomb", 3.0), ("bad ass", 1.5), ("badass", 1.5), ("bus stop", 0.0),
+    ("yeah right", -2.0), ("kiss of death", -1.5), ("to die for", 3.0), ("beating heart", 3.5),
+];
+
+/// What the lexicons know about one lower-cased token.
+#[derive(Clone, Copy, Debug, Default)]
+struct WordInfo {
+    /// Valence from `vader_lexicon.txt`.
+    valence: Option<f64>,
+    /// Scalar from the booster/dampener list.
+    booster: Option<f64>,
+    /// Listed in `NEGATE`.
+    negation: bool,
+}
+
+/// Lexicon data, parsed once per process.
+struct VaderData {
+    /// Single tokens (lexicon words, boosters, negations), keyed as written in the lists.
+    words: FxHashMap<&'static str, WordInfo>,
+    /// Emoji (single code points) with their textual description.
+    emojis: FxHashMap<char, &'static str>,
+    /// Multi-word booster phrases, split into words.
+    booster_phrases: Vec<(Vec<&'static str>, f64)>,
+    /// Special-case phrases, split into words.
+    special_cases: Vec<(Vec<&'static str>, f64)>,
+}
+
+impl VaderData {
+    fn load() -> Self {
+        let mut words: FxHashMap<&'static str, WordInfo> = FxHashMap::default();
+        // Like `make_lex_dict`: skip empty lines, strip each line, take the first two tab-separated
+        // fields; a later duplicate replaces an earlier one.
+        for line in VADER_LEXICON.trim_end_matches('\n').split('\n') {
+            if line.is_empty() {
+                continue;
+            }
+            let mut fields = line.trim_matches(is_py_space).split('\t');
+            let word = fields.next().unwrap_or_default();
+            let valence = fields
+                .next()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("bad line in the bundled vader_lexicon.txt: {line:?}"));
+            words.entry(word).or_default().valence = Some(valence);
+        }
+        for &(word, scalar) in BOOSTERS {
+            words.entry(word).or_default().booster = Some(scalar);
+        }
+        for &word in NEGATE {
+            words.entry(word).or_default().negation = true;
+        }
+
+        // Like `make_emoji_dict`. Only single code points can ever match, because the reference
+        // looks the text up one code point at a time.
+        let mut emojis = FxHashMap::default();
+        for line in EMOJI_LEXICON.trim_end_matches('\n').split('\n') {
+            let mut fields = line.trim_matches(is_py_space).split('\t');
+            let emoji = fields.next().unwrap_or_default();
+            let description = fields.next().unwrap_or_default();
+            let mut chars = emoji.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                emojis.insert(c, description);
+            }
+        }
+
+        let split = |list: &[(&'static str, f64)]| -> Vec<(Vec<&'static str>, f64)> {
+            list.iter().map(|&(phrase, value)| (phrase.split(' ').collect(), value)).collect()
+        };
+        Self {
+            words,
+            emojis,
+            booster_phrases: split(
+                &BOOSTERS.iter().copied().filter(|(w, _)| w.contains(' ')).collect::<Vec<_>>(),
+            ),
+            special_cases: split(SPECIAL_CASES),
+        }
+    }
+
+    fn booster_phrase(&self, words: &[&str]) -> Option<f64> {
+        self.booster_phrases.iter().find(|(phrase, _)| phrase == words).map(|&(_, v)| v)
+    }
+
+    fn special_case(&self, words: &[&str]) -> Option<f64> {
+        self.special_cases.iter().find(|(phrase, _)| phrase == words).map(|&(_, v)| v)
+    }
+}
+
+/// The VADER sentiment analyzer (the reference's `SentimentIntensityAnalyzer`).
+///
+/// Cheap to create and to copy: all instances share lexicon data that is parsed once per process.
+/// Scoring is thread-safe; each thread reuses its own scratch buffers.
+#[derive(Clone, Copy)]
+pub struct Vader {
+    data: &'static VaderData,
+}
+
+impl fmt::Debug for Vader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vader")
+            .field("lexicon_words", &self.data.words.len())
+            .field("emojis", &self.data.emojis.len())
+            .finish()
+    }
+}
+
+impl Default for Vader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// VADER's scores for one text, as returned by the reference's `polarity_scores`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scores {
+    /// Proportion of the text that is negative, in [0, 1], rounded to 3 decimals.
+    pub neg: f64,
+    /// Proportion of the text that is neutral, in [0, 1], rounded to 3 decimals.
+    pub neu: f64,
+    /// Proportion of the text that is positive, in [0, 1], rounded to 3 decimals.
+    pub pos: f64,
+    /// Normalized, weighted composite score in [-1, 1], rounded to 4 decimals.
+    pub compound: f64,
+}
+
+/// One token of the text after VADER's tokenization.
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    /// Range of the lower-cased token in `Scratch::lower`.
+    lower: (u32, u32),
+    /// Python's `str.isupper()` of the token as written.
+    is_upper: bool,
+    /// Lexicon knowledge about the lower-cased token.
+    info: WordInfo,
+    /// The lower-cased token is a negation word or contains "n't" (the reference's `negated`).
+    negated: bool,
+}
+
+/// Per-thread buffers reused between calls.
+#[derive(Default)]
+struct Scratch {
+    /// The text with emoji replaced by their descriptions (only used when it has emoji).
+    text: String,
+    /// All lower-cased tokens, one after the other.
+    lower: String,
+    tokens: Vec<Token>,
+    sentiments: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Vader {
+    /// Returns an analyzer; the first call in a process parses the bundled lexicons (a few ms).
+    pub fn new() -> Self {
+        static DATA: OnceLock<VaderData> = OnceLock::new();
+        Self { data: DATA.get_or_init(VaderData::load) }
+    }
+
+    /// The compound score in [-1, 1], rounded to 4 decimals: the reference's
+    /// `polarity_scores(text)["compound"]`. Positive is positive sentiment; 0.0 for texts without
+    /// sentiment-bearing words.
+    pub fn compound(&self, text: &str) -> f64 {
+        self.with_sentiments(text, |sentiments, text| {
+            if sentiments.is_empty() {
+                return 0.0;
+            }
+            let sum = sentiments.iter().sum::<f64>();
+            py_round(normalize(add_emphasis(sum, punctuation_emphasis(text))), 4)
+        })
+    }
+
+    /// All four scores of the reference's `polarity_scores(text)`.
+    pub fn polarity_scores(&self, text: &str) -> Scores {
+        self.with_sentiments(text, score_valence)
+    }
+
+    /// Runs VADER's per-token rules on `text` and hands the token valences, and the text after
+    /// emoji replacement, to `finish`.
+    fn with_sentiments<R>(&self, text: &str, finish: impl FnOnce(&[f64], &str) -> R) -> R {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Scratch { text: replaced, lower, tokens, sentiments } = &mut *scratch;
+            let text = self.replace_emojis(text, replaced);
+            tokenize(text, &self.data.words, lower, tokens);
+            sentiments.clear();
+            Rules { data: self.data, tokens, lower }.valences(sentiments);
+            finish(sentiments, text)
+        })
+    }
+
+    /// Replaces each emoji of the emoji lexicon by its description, like the reference: a space
+    /// is put before the description unless the previous character is a space, none after it.
+    /// Returns `text` itself when it has no emoji.
+    fn replace_emojis<'a>(&self, text: &'a str, buf: &'a mut String) -> &'a str {
+        let emojis = &self.data.emojis;
+        let Some((first, _)) =
+            text.char_indices().find(|&(_, c)| !c.is_ascii() && emojis.contains_key(&c))
+        else {
+            return text;
+        };
+        buf.clear();
+        buf.push_str(&text[..first]);
+        let mut prev_space = text[..first].chars().next_back().is_none_or(|c| c == ' ');
+        for c in text[first..].chars() {
+            match emojis.get(&c) {
+                Some(description) => {
+                    if !prev_space {
+                        buf.push(' ');
+                    }
+                    buf.push_str(description);
+                    prev_space = false;
+                }
+                None => {
+                    buf.push(c);
+                    prev_space = c == ' ';
+                }
+            }
+        }
+        buf
+    }
+}
+
+/// Splits `text` like the reference's `SentiText._words_and_emoticons`: on whitespace (Python's
+/// `str.split()`), then strips ASCII punctuation from both ends of each token unless that leaves
+/// two characters or fewer (then the token, likely an emoticon, is kept as written). Fills `lower`
+/// with the lower-cased tokens and `tokens` with what is known about each.
+fn tokenize(
+    text: &str,
+    words: &FxHashMap<&'static str, WordInfo>,
+    lower: &mut String,
+    tokens: &mut Vec<Token>,
+) {
+    lower.clear();
+    tokens.clear();
+    for raw in text.split(is_py_space).filter(|t| !t.is_empty()) {
+        let stripped = raw.trim_matches(|c: char| c.is_ascii_punctuation());
+        let token = if stripped.chars().nth(2).is_some() { stripped } else { raw };
+        let start = lower.len();
+        let is_upper = if token.is_ascii() {
+            lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            token.bytes().any(|b| b.is_ascii_uppercase()) && !token.bytes().any(|b| b.is_ascii_lowercase())
+        } else {
+            lower.push_str(&token.to_lowercase());
+            py_isupper(token)
+        };
+        let word = &lower[start..];
+        let info = words.get(word).copied().unwrap_or_default();
+        tokens.push(Token {
+            lower: (offset(start), offset(lower.len())),
+            is_upper,
+            info,
+            negated: info.negation || word.contains("n't"),
+        });
+    }
+}
+
+fn offset(i: usize) -> u32 {
+    u32::try_from(i).expect("text longer than 4 GiB")
+}
+
+/// The per-token rules of `SentimentIntensityAnalyzer.polarity_scores`, over one tokenized text.
+struct Rules<'a> {
+    data: &'a VaderData,
+    tokens: &'a [Token],
+    lower: &'a str,
+}
+
+impl Rules<'_> {
+    /// The lower-cased token `i`.
+    fn word(&self, i: usize) -> &str {
+        let (start, end) = self.tokens[i].lower;
+        &self.lower[start as usize..end as usize]
+    }
+
+    fn in_lexicon(&self, i: usize) -> bool {
+        self.tokens[i].info.valence.is_some()
+    }
+
+    /// Pushes one valence per token onto `sentiments`, then applies the "but" rule.
+    fn valences(&self, sentiments: &mut Vec<f64>) {
+        let n = self.tokens.len();
+        let is_cap_diff = {
+            let upper = self.tokens.iter().filter(|t| t.is_upper).count();
+            0 < n - upper && n - upper < n
+        };
+        for (i, token) in self.tokens.iter().enumerate() {
+            let skip = token.info.booster.is_some()
+                || (i + 1 < n && self.word(i) == "kind" && self.word(i + 1) == "of");
+            sentiments.push(if skip { 0.0 } else { self.sentiment_valence(i, is_cap_diff) });
+        }
+        self.but_check(sentiments);
+    }
+
+    /// `sentiment_valence` of the reference, for token `i`.
+    fn sentiment_valence(&self, i: usize, is_cap_diff: bool) -> f64 {
+        let token = &self.tokens[i];
+        let Some(base) = token.info.valence else {
+            return 0.0;
+        };
+        let n = self.tokens.len();
+        let mut valence = base;
+        // "no" before another lexicon word negates that word instead of counting itself.
+        if self.word(i) == "no" && i != n - 1 && self.in_lexicon(i + 1) {
+            valence = 0.0;
+        }
+        if (i > 0 && self.word(i - 1) == "no")
+            || (i > 1 && self.word(i - 2) == "no")
+            || (i > 2 && self.word(i - 3) == "no" && matches!(self.word(i - 1), "or" | "nor"))
+        {
+            valence = base * N_SCALAR;
+        }
+        // An ALL-CAPS sentiment word among words that are not.
+        if token.is_upper && is_cap_diff {
+            if valence > 0.0 {
+                valence += C_INCR;
+            } else {
+                valence -= C_INCR;
+            }
+        }
+        for start_i in 0..3 {
+            // Boosters up to three words before, dampened with distance; then negation and idioms.
+            let j = match i.checked_sub(start_i + 1) {
+                Some(j) if !self.in_lexicon(j) => j,
+                _ => continue,
+            };
+            let mut s = scalar_inc_dec(&self.tokens[j], valence, is_cap_diff);
+            if start_i == 1 && s != 0.0 {
+                s *= 0.95;
+            }
+            if start_i == 2 && s != 0.0 {
+                s *= 0.9;
+            }
+            valence += s;
+            valence = self.negation_check(valence, start_i, i);
+            if start_i == 2 {
+                valence = self.special_idioms_check(valence, i);
+            }
+        }
+        self.least_check(valence, i)
+    }
+
+    /// `_negation_check` of the reference.
+    fn negation_check(&self, valence: f64, start_i: usize, i: usize) -> f64 {
+        let w = |k: usize| self.word(i - k);
+        let negated = |k: usize| self.tokens[i - k].negated;
+        match start_i {
+            0 if negated(1) => valence * N_SCALAR,
+            1 if w(2) == "never" && matches!(w(1), "so" | "this") => valence * 1.25,
+            1 if w(2) == "without" && w(1) == "doubt" => valence,
+            1 if negated(2) => valence * N_SCALAR,
+            2 if (w(3) == "never" && matches!(w(2), "so" | "this")) || matches!(w(1), "so" | "this") => {
+                valence * 1.25
+            }
+            2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
+            2 if negated(3) => valence * N_SCALAR,
+            _ => valence,
+        }
+    }
+
+    /// `_special_idioms_check` of the reference (only called with `i >= 3`).
+    fn special_idioms_check(&self, mut valence: f64, i: usize) -> f64 {
+        let n = self.tokens.len();
+        let w = |k: usize| self.word(k);
+        let data = self.data;
+        let (w3, w2, w1, w0) = (w(i - 3), w(i - 2), w(i - 1), w(i));
+        let sequences: [&[&str]; 5] = [&[w1, w0], &[w2, w1, w0], &[w2, w1], &[w3, w2, w1], &[w3, w2]];
+        if let Some(v) = sequences.iter().find_map(|seq| data.special_case(seq)) {
+            valence = v;
+        }
+        if n - 1 > i {
+            if let Some(v) = data.special_case(&[w0, w(i + 1)]) {
+                valence = v;
+            }
+        }
+        if n - 1 > i + 1 {
+            if let Some(v) = data.special_case(&[w0, w(i + 1), w(i + 2)]) {
+                valence = v;
+            }
+        }
+        // Booster/dampener bi-grams such as "sort of" or "kind of".
+        for n_gram in [&[w3, w2, w1][..], &[w3, w2], &[w2, w1]] {
+            if let Some(b) = data.booster_phrase(n_gram) {
+                valence += b;
+            }
+        }
+        valence
+    }
+
+    /// `_least_check` of the reference: "least" before a word negates it, except "at least" and
+    /// "very least".
+    fn least_check(&self, valence: f64, i: usize) -> f64 {
+        let least_before = i > 0 && !self.in_lexicon(i - 1) && self.word(i - 1) == "least";
+        if least_before && (i == 1 || !matches!(self.word(i - 2), "at" | "very")) {
+            valence * N_SCALAR
+        } else {
+            valence
+        }
+    }
+
+    /// `_but_check` of the reference: valences before the first "but" are halved, those after it
+    /// are multiplied by 1.5. Reproduces the reference exactly, including that it finds each
+    /// valence's position with `list.index` (the first equal value), so that equal valences on
+    /// both sides of "but" are not all scaled the way the rule intends.
+    fn but_check(&self, sentiments: &mut [f64]) {
+        let Some(bi) = (0..self.tokens.len()).find(|&i| self.word(i) == "but") else {
+            return;
+        };
+        for k in 0..sentiments.len() {
+            let sentiment = sentiments[k];
+            let si = sentiments.iter().position(|&s| s == sentiment).unwrap_or(k);
+            if si < bi {
+                sentiments[si] = sentiment * 0.5;
+            } else if si > bi {
+                sentiments[si] = sentiment * 1.5;
+            }
+        }
+    }
+}
+
+/// `scalar_inc_dec` of the reference: the booster/dampener effect of `token` on `valence`.
+fn scalar_inc_dec(token: &Token, valence: f64, is_cap_diff: bool) -> f64 {
+    let Some(mut scalar) = token.info.booster else {
+        return 0.0;
+    };
+    if valence < 0.0 {
+        scalar *= -1.0;
+    }
+    if token.is_upper && is_cap_diff {
+        if valence > 0.0 {
+            scalar += C_INCR;
+        } else {
+            scalar -= C_INCR;
+        }
+    }
+    scalar
+}
+
+/// Emphasis from exclamation points (up to 4) and question marks (2 or more).
+fn punctuation_emphasis(text: &str) -> f64 {
+    let (mut ep, mut qm) = (0usize, 0usize);
+    for b in text.bytes() {
+        ep += usize::from(b == b'!');
+        qm += usize::from(b == b'?');
+    }
+    let ep_amplifier = ep.min(4) as f64 * 0.292;
+    let qm_amplifier = match qm {
+        0 | 1 => 0.0,
+        2 | 3 => qm as f64 * 0.18,
+        _ => 0.96,
+    };
+    ep_amplifier + qm_amplifier
+}
+
+/// Adds punctuation emphasis away from zero.
+fn add_emphasis(sum: f64, amplifier: f64) -> f64 {
+    if sum > 0.0 {
+        sum + amplifier
+    } else if sum < 0.0 {
+        sum - amplifier
+    } else {
+        sum
+    }
+}
+
+/// Normalizes a valence sum to [-1, 1]: `x / sqrt(x² + 15)`.
+pub(crate) fn normalize(score: f64) -> f64 {
+    (score / (score * score + 15.0).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// `score_valence` of the reference.
+fn score_valence(sentiments: &[f64], text: &str) -> Scores {
+    if sentiments.is_empty() {
+        return Scores::default();
+    }
+    let amplifier = punctuation_emphasis(text);
+    let sum = sentiments.iter().sum::<f64>();
+    let compound = normalize(add_emphasis(sum, amplifier));
+
+    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0, 0.0, 0u32);
+    for &s in sentiments {
+        if s > 0.0 {
+            pos_sum += s + 1.0; // compensates for neutral words that are counted as 1
+        }
+        if s < 0.0 {
+            neg_sum += s - 1.0;
+        }
+        if s == 0.0 {
+            neu_count += 1;
+        }
+    }
+    if pos_sum > neg_sum.abs() {
+        pos_sum += amplifier;
+    } else if pos_sum < neg_sum.abs() {
+        neg_sum -= amplifier;
+    }
+    let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
+    Scores {
+        neg: py_round((neg_sum / total).abs(), 3),
+        neu: py_round((f64::from(neu_count) / total).abs(), 3),
+        pos: py_round((pos_sum / total).abs(), 3),
+        compound: py_round(compound, 4),
+    }
+}
+
+/// Python's `round(x, digits)` for `digits` in 0..=4 and |x| small: the double nearest to the
+/// decimal with `digits` places that is nearest to the exact value of `x`, ties to even.
+fn py_round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    let y = x * scale;
+    let mut r = y.round_ties_even();
+    if y - y.floor() == 0.5 {
+        // `y` may be a tie only because the product was rounded: the exact error decides.
+        let err = x.mul_add(scale, -y);
+        if err > 0.0 {
+            r = y.ceil();
+        } else if err < 0.0 {
+            r = y.floor();
+        }
+    }
+    r / scale
+}
+
+/// Python's `str.isspace()` for one character (what `str.split()` and `str.strip()` split on).
+fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.isupper()`: at least one cased character and no lower- or titlecase one.
+fn py_isupper(s: &str) -> bool {
+    let mut cased = false;
+    for c in s.chars() {
+        if c.is_lowercase() || is_titlecase(c) {
+            return false;
+        }
+        cased |= c.is_uppercase();
+    }
+    cased
+}
+
+/// Unicode general category Lt.
+fn is_titlecase(c: char) -> bool {
+    matches!(c,
+        '\u{01C5}' | '\u{01C8}' | '\u{01CB}' | '\u{01F2}'
+        | '\u{1F88}'..='\u{1F8F}' | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}'
+        | '\u{1FBC}' | '\u{1FCC}' | '\u{1FFC}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected values come from the reference implementation, PyPI `vaderSentiment` 3.3.2
+    /// (`SentimentIntensityAnalyzer().polarity_scores(text)`), run by hand; never from this code.
+    const REFERENCE: &[(&str, f64)] = &[];
+
+    #[test]
+    fn matches_reference_examples() {
+        let vader = Vader::new();
+        for &(text, expected) in REFERENCE {
+            assert_eq!(vader.compound(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn empty_and_neutral_texts_score_zero() {
+        let vader = Vader::new();
+        assert_eq!(vader.compound(""), 0.0);
+        assert_eq!(vader.compound("   "), 0.0);
+        assert_eq!(vader.polarity_scores(""), Scores::default());
+    }
+
+    #[test]
+    fn python_round() {
+        assert_eq!(py_round(0.0625, 3), 0.062); // exact tie: to even
+        assert_eq!(py_round(0.0635, 3), 0.064); // 0.0635 is just above the tie
+        assert_eq!(py_round(0.12345, 4), 0.1235); // 0.12345 is just above the tie in binary
+        assert_eq!(py_round(-0.03125, 4), -0.0312);
+        assert_eq!(py_round(0.95714, 4), 0.9571);
+    }
+
+    #[test]
+    fn python_string_predicates() {
+        assert!(py_isupper("SUX!"));
+        assert!(!py_isupper("Sux"));
+        assert!(!py_isupper(":)"));
+        assert!(py_isupper("ÉTÉ"));
+        assert!(!py_isupper("ǅ"));
+        assert!(is_py_space('\u{1f}') && is_py_space('\u{a0}') && !is_py_space('x'));
+    }
+}
