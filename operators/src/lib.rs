@@ -1,2 +1,20 @@
-//! brandpulse dataflow operators.
+//! brandpulse dataflow operators: pure functions of timely streams, no I/O.
+//!
+//! The dataflow ([`job::brandpulse`]) runs in epochs: every stateful operator is an
+//! [`epoch::epoch_operator`] that owns the state of its keys, processes each epoch whole and in a
+//! deterministic order, and receives the watermark and brand rows on a broadcast side input.
+#![deny(missing_docs)]
+
+pub mod ads;
+pub mod agg;
+pub mod brand;
+pub mod care;
+pub mod dedup;
+pub mod epoch;
+pub mod job;
 pub mod sentiment;
+pub mod types;
+pub mod watermark;
+
+pub use job::{brandpulse, Inputs, Outputs};
+pub use types::*;

@@ -21,10 +21,15 @@ const TOPICS: [&str; 5] = ["brands", "ads", "mentions", "ad_comments", "care_eve
 fn check_scenario(input: &Path, extra: &[&str], label: &str) {
     let out = tempfile::tempdir().expect("temp dir");
     run_replay(input, out.path(), extra);
+    let diffs = compare_output(out.path());
+    assert_no_diffs(&format!("golden scenario [{label}] (flags {extra:?})"), &diffs);
+}
 
+/// Differences between the Parquet output under `out` and `tests/golden/expected/`.
+fn compare_output(out: &Path) -> Vec<String> {
     let mut diffs = Vec::new();
     for spec in ALL_TABLES {
-        let data = read_table(out.path(), spec);
+        let data = read_table(out, spec);
         diffs.extend(data.problems.iter().cloned());
         let expected = normalize_expected(spec, load_expected(&golden_dir().join("expected").join(format!("{}.json", spec.name))));
         if spec.name == DEAD_LETTER.name {
@@ -32,7 +37,7 @@ fn check_scenario(input: &Path, extra: &[&str], label: &str) {
         }
         diffs.extend(compare_rows(spec, &expected, &data.rows));
     }
-    assert_no_diffs(&format!("golden scenario [{label}] (flags {extra:?})"), &diffs);
+    diffs
 }
 
 /// Dead-letter columns that are not compared with the expected file: `source` must name the input
@@ -117,4 +122,17 @@ fn golden_gzip_input() {
         }
     }
     check_scenario(input.path(), &["--batch-lines", "3", "-w", "2"], "gzip fact files, batch 3, 2 workers");
+}
+
+/// Compares an existing output directory (env `BRANDPULSE_GOLDEN_OUT`, e.g. from a manual
+/// `brandpulse replay --input pipeline/tests/golden/input --out DIR`) with the expectations,
+/// without running the binary. `cargo test -p brandpulse --test golden -- --ignored`.
+#[test]
+#[ignore = "needs BRANDPULSE_GOLDEN_OUT"]
+fn golden_compare_existing_output() {
+    let Some(out) = std::env::var_os("BRANDPULSE_GOLDEN_OUT") else {
+        panic!("set BRANDPULSE_GOLDEN_OUT to a replay output directory");
+    };
+    let diffs = compare_output(Path::new(&out));
+    assert_no_diffs(&format!("output {}", Path::new(&out).display()), &diffs);
 }

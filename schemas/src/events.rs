@@ -92,7 +92,7 @@ pub enum CareKind {
 
 /// SLA first-response targets in seconds, per priority.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SlaSeconds {
     /// Target for urgent cases.
     pub urgent: u64,
@@ -124,7 +124,7 @@ impl SlaSeconds {
 
 /// Thresholds of the ad-comment crisis rule (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CrisisThresholds {
     /// Minimum comments in the ten-bucket window.
     pub min_comments: u64,
@@ -142,7 +142,7 @@ impl Default for CrisisThresholds {
 
 /// Kill-switch settings of a brand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct KillSwitch {
     /// Whether a crisis pauses the brand's publishing.
     pub enabled: bool,
@@ -197,7 +197,7 @@ impl BrandProfile {
 }
 
 /// A brand row: `profile` is `None` for a deletion.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrandRow {
     /// The key.
     pub brand_id: String,
@@ -221,7 +221,7 @@ pub struct AdInfo {
 }
 
 /// An ad row: `info` is `None` for a deletion.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdRow {
     /// The key.
     pub ad_id: String,

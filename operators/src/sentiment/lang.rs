@@ -3,6 +3,7 @@
 //! Both return ISO 639-1 codes ("en", "fr", …) as `&'static str`.
 
 /// ISO 639-1 codes, sorted.
+#[rustfmt::skip]
 const ISO_639_1: &[&str] = &[
     "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
     "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
@@ -23,6 +24,7 @@ const ISO_639_1: &[&str] = &[
 const DEPRECATED: &[(&str, &str)] = &[("in", "id"), ("iw", "he"), ("ji", "yi"), ("mo", "ro")];
 
 /// The ISO 639-3 codes that `whatlang` detects, with their ISO 639-1 code.
+#[rustfmt::skip]
 const ISO_639_3: &[(&str, &str)] = &[
     ("afr", "af"), ("aka", "ak"), ("amh", "am"), ("ara", "ar"), ("aze", "az"), ("bel", "be"),
     ("ben", "bn"), ("bul", "bg"), ("cat", "ca"), ("ces", "cs"), ("cmn", "zh"), ("cym", "cy"),
@@ -78,15 +80,28 @@ fn lookup(table: &[(&str, &'static str)], key: &str) -> Option<&'static str> {
 /// - any other text shorter than [`SHORT_TEXT_CHARS`] characters gives `None`;
 /// - a longer one gets whatlang's best guess.
 ///
-/// A reliable detection is always used, even for ASCII text. An empty or all-whitespace text
-/// gives `None`.
+/// A reliable detection is always used, even for ASCII text. Mentions (`@name`) and links are
+/// left out of the detection, as they are not words of any language. A text that is empty
+/// after that gives `None`.
 pub fn detect(text: &str) -> Option<&'static str> {
-    let text = text.trim();
+    let cleaned;
+    let text = if text.contains('@') || text.contains("://") || text.contains("www.") {
+        cleaned = text
+            .split_whitespace()
+            .filter(|w| !(w.starts_with('@') || w.contains("://") || w.starts_with("www.")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        cleaned.as_str()
+    } else {
+        text.trim()
+    };
     if text.is_empty() {
         return None;
     }
     let info = whatlang::detect(text);
-    let guess = info.as_ref().and_then(|info| lookup(ISO_639_3, info.lang().code()));
+    let guess = info
+        .as_ref()
+        .and_then(|info| lookup(ISO_639_3, info.lang().code()));
     if info.as_ref().is_some_and(whatlang::Info::is_reliable) && guess.is_some() {
         return guess;
     }
@@ -118,12 +133,19 @@ mod tests {
 
     #[test]
     fn tables_are_consistent() {
-        assert!(ISO_639_1.windows(2).all(|w| w[0] < w[1]), "ISO_639_1 must be sorted");
+        assert!(
+            ISO_639_1.windows(2).all(|w| w[0] < w[1]),
+            "ISO_639_1 must be sorted"
+        );
         for &(_, code) in ISO_639_3.iter().chain(DEPRECATED) {
             assert!(ISO_639_1.contains(&code), "{code}");
         }
         for &lang in whatlang::Lang::all() {
-            assert!(lookup(ISO_639_3, lang.code()).is_some(), "whatlang {} has no mapping", lang.code());
+            assert!(
+                lookup(ISO_639_3, lang.code()).is_some(),
+                "whatlang {} has no mapping",
+                lang.code()
+            );
         }
     }
 
@@ -137,7 +159,10 @@ mod tests {
             detect("Ich bin wirklich sehr zufrieden mit diesem neuen Telefon, es funktioniert einwandfrei."),
             Some("de")
         );
-        assert_eq!(detect("Это просто отличный телефон, я очень доволен покупкой"), Some("ru"));
+        assert_eq!(
+            detect("Это просто отличный телефон, я очень доволен покупкой"),
+            Some("ru")
+        );
         assert_eq!(
             detect("I am really happy with this new phone, it works perfectly well."),
             Some("en")
@@ -149,6 +174,7 @@ mod tests {
         assert_eq!(detect("lol ok"), Some("en"));
         assert_eq!(detect(":) :) 😍"), Some("en"));
         assert_eq!(detect("  "), None);
+        assert_eq!(detect("@anonymous http://url_removed"), None);
         assert_eq!(detect(""), None);
     }
 }

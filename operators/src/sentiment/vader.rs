@@ -13,7 +13,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::ops::Range;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
@@ -33,6 +32,7 @@ const C_INCR: f64 = 0.733;
 const N_SCALAR: f64 = -0.74;
 
 /// Negation words (`NEGATE` in the reference).
+#[rustfmt::skip]
 const NEGATE: &[&str] = &[
     "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't",
     "can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt",
@@ -44,6 +44,7 @@ const NEGATE: &[&str] = &[
 ];
 
 /// Booster ("intensifier") and dampener words with their scalar (`BOOSTER_DICT` in the reference).
+#[rustfmt::skip]
 const BOOSTERS: &[(&str, f64)] = &[
     ("absolutely", B_INCR), ("amazingly", B_INCR), ("awfully", B_INCR), ("completely", B_INCR),
     ("considerable", B_INCR), ("considerably", B_INCR), ("decidedly", B_INCR), ("deeply", B_INCR),
@@ -70,9 +71,38 @@ const BOOSTERS: &[(&str, f64)] = &[
 
 /// Idioms and phrases containing lexicon words, with the valence that replaces the word's
 /// (`SPECIAL_CASES` in the reference). Words are separated by single spaces.
+#[rustfmt::skip]
 const SPECIAL_CASES: &[(&str, f64)] = &[
     ("the shit", 3.0), ("the bomb", 3.0), ("bad ass", 1.5), ("badass", 1.5), ("bus stop", 0.0),
     ("yeah right", -2.0), ("kiss of death", -1.5), ("to die for", 3.0), ("beating heart", 3.5),
+];
+
+/// The words that VADER's rules look for, so that the rules compare tags rather than strings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Tag {
+    #[default]
+    Other,
+    No,
+    But,
+    Kind,
+    Of,
+    Least,
+    At,
+    Very,
+    Never,
+    So,
+    This,
+    Without,
+    Doubt,
+    Or,
+    Nor,
+}
+
+#[rustfmt::skip]
+const TAGS: &[(&str, Tag)] = &[
+    ("no", Tag::No), ("but", Tag::But), ("kind", Tag::Kind), ("of", Tag::Of), ("least", Tag::Least),
+    ("at", Tag::At), ("very", Tag::Very), ("never", Tag::Never), ("so", Tag::So), ("this", Tag::This),
+    ("without", Tag::Without), ("doubt", Tag::Doubt), ("or", Tag::Or), ("nor", Tag::Nor),
 ];
 
 /// What the lexicons know about one lower-cased token.
@@ -84,6 +114,10 @@ struct WordInfo {
     booster: Option<f64>,
     /// Listed in `NEGATE`.
     negation: bool,
+    /// Part of a special-case or multi-word booster phrase.
+    phrase: bool,
+    /// Which rule word it is, if any.
+    tag: Tag,
 }
 
 /// Lexicon data, parsed once per process.
@@ -121,6 +155,19 @@ impl VaderData {
         for &word in NEGATE {
             words.entry(word).or_default().negation = true;
         }
+        for &(word, tag) in TAGS {
+            words.entry(word).or_default().tag = tag;
+        }
+        let booster_phrases: Vec<_> = BOOSTERS
+            .iter()
+            .copied()
+            .filter(|(w, _)| w.contains(' '))
+            .collect();
+        for (phrase, _) in booster_phrases.iter().chain(SPECIAL_CASES) {
+            for word in phrase.split(' ') {
+                words.entry(word).or_default().phrase = true;
+            }
+        }
 
         // Like `make_emoji_dict`. Only single code points can ever match, because the reference
         // looks the text up one code point at a time.
@@ -134,26 +181,20 @@ impl VaderData {
                 emojis.insert(c, description);
             }
         }
+        // `Vader::replace_emojis` looks up non-ASCII characters only.
+        debug_assert!(emojis.keys().all(|c| !c.is_ascii()));
 
         let split = |list: &[(&'static str, f64)]| -> Vec<(Vec<&'static str>, f64)> {
-            list.iter().map(|&(phrase, value)| (phrase.split(' ').collect(), value)).collect()
+            list.iter()
+                .map(|&(phrase, value)| (phrase.split(' ').collect(), value))
+                .collect()
         };
         Self {
             words,
             emojis,
-            booster_phrases: split(
-                &BOOSTERS.iter().copied().filter(|(w, _)| w.contains(' ')).collect::<Vec<_>>(),
-            ),
+            booster_phrases: split(&booster_phrases),
             special_cases: split(SPECIAL_CASES),
         }
-    }
-
-    fn booster_phrase(&self, words: &[&str]) -> Option<f64> {
-        self.booster_phrases.iter().find(|(phrase, _)| phrase == words).map(|&(_, v)| v)
-    }
-
-    fn special_case(&self, words: &[&str]) -> Option<f64> {
-        self.special_cases.iter().find(|(phrase, _)| phrase == words).map(|&(_, v)| v)
     }
 }
 
@@ -226,7 +267,9 @@ impl Vader {
     /// Returns an analyzer; the first call in a process parses the bundled lexicons (a few ms).
     pub fn new() -> Self {
         static DATA: OnceLock<VaderData> = OnceLock::new();
-        Self { data: DATA.get_or_init(VaderData::load) }
+        Self {
+            data: DATA.get_or_init(VaderData::load),
+        }
     }
 
     /// The compound score in [-1, 1], rounded to 4 decimals: the reference's
@@ -252,11 +295,21 @@ impl Vader {
     fn with_sentiments<R>(&self, text: &str, finish: impl FnOnce(&[f64], &str) -> R) -> R {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let Scratch { text: replaced, lower, tokens, sentiments } = &mut *scratch;
+            let Scratch {
+                text: replaced,
+                lower,
+                tokens,
+                sentiments,
+            } = &mut *scratch;
             let text = self.replace_emojis(text, replaced);
             tokenize(text, &self.data.words, lower, tokens);
             sentiments.clear();
-            Rules { data: self.data, tokens, lower }.valences(sentiments);
+            Rules {
+                data: self.data,
+                tokens,
+                lower,
+            }
+            .valences(sentiments);
             finish(sentiments, text)
         })
     }
@@ -265,9 +318,13 @@ impl Vader {
     /// is put before the description unless the previous character is a space, none after it.
     /// Returns `text` itself when it has no emoji.
     fn replace_emojis<'a>(&self, text: &'a str, buf: &'a mut String) -> &'a str {
+        if text.is_ascii() {
+            return text;
+        }
         let emojis = &self.data.emojis;
-        let Some((first, _)) =
-            text.char_indices().find(|&(_, c)| !c.is_ascii() && emojis.contains_key(&c))
+        let Some((first, _)) = text
+            .char_indices()
+            .find(|&(_, c)| !c.is_ascii() && emojis.contains_key(&c))
         else {
             return text;
         };
@@ -305,26 +362,76 @@ fn tokenize(
 ) {
     lower.clear();
     tokens.clear();
-    for raw in text.split(is_py_space).filter(|t| !t.is_empty()) {
-        let stripped = raw.trim_matches(|c: char| c.is_ascii_punctuation());
-        let token = if stripped.chars().nth(2).is_some() { stripped } else { raw };
+    for_each_py_word(text, |raw| {
+        let stripped = trim_ascii_punctuation(raw);
+        let token = if stripped.len() >= 3 && stripped.chars().nth(2).is_some() {
+            stripped
+        } else {
+            raw
+        };
         let start = lower.len();
         let is_upper = if token.is_ascii() {
-            lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-            token.bytes().any(|b| b.is_ascii_uppercase()) && !token.bytes().any(|b| b.is_ascii_lowercase())
+            lower.push_str(token);
+            lower[start..].make_ascii_lowercase();
+            let (mut upper, mut lower_case) = (false, false);
+            for b in token.bytes() {
+                upper |= b.is_ascii_uppercase();
+                lower_case |= b.is_ascii_lowercase();
+            }
+            upper && !lower_case
         } else {
             lower.push_str(&token.to_lowercase());
             py_isupper(token)
         };
         let word = &lower[start..];
         let info = words.get(word).copied().unwrap_or_default();
+        let negated = info.negation || word.as_bytes().windows(3).any(|w| w == b"n't");
         tokens.push(Token {
             lower: (offset(start), offset(lower.len())),
             is_upper,
             info,
-            negated: info.negation || word.contains("n't"),
+            negated,
         });
+    });
+}
+
+/// Calls `f` with each word of `text` split like Python's `str.split()`.
+fn for_each_py_word<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+    if !text.is_ascii() {
+        text.split(is_py_space)
+            .filter(|w| !w.is_empty())
+            .for_each(f);
+        return;
     }
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        if matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ') {
+            if let Some(s) = start.take() {
+                f(&text[s..i]);
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        f(&text[s..]);
+    }
+}
+
+/// Python's `s.strip(string.punctuation)`: removes ASCII punctuation from both ends.
+fn trim_ascii_punctuation(s: &str) -> &str {
+    // Bytes of multi-byte characters are never ASCII punctuation, so byte offsets next to
+    // non-punctuation bytes found from either end are character boundaries.
+    let bytes = s.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_punctuation())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_punctuation())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
 }
 
 fn offset(i: usize) -> u32 {
@@ -345,6 +452,11 @@ impl Rules<'_> {
         &self.lower[start as usize..end as usize]
     }
 
+    /// The rule word that token `i` is, if any.
+    fn tag(&self, i: usize) -> Tag {
+        self.tokens[i].info.tag
+    }
+
     fn in_lexicon(&self, i: usize) -> bool {
         self.tokens[i].info.valence.is_some()
     }
@@ -358,8 +470,12 @@ impl Rules<'_> {
         };
         for (i, token) in self.tokens.iter().enumerate() {
             let skip = token.info.booster.is_some()
-                || (i + 1 < n && self.word(i) == "kind" && self.word(i + 1) == "of");
-            sentiments.push(if skip { 0.0 } else { self.sentiment_valence(i, is_cap_diff) });
+                || (i + 1 < n && self.tag(i) == Tag::Kind && self.tag(i + 1) == Tag::Of);
+            sentiments.push(if skip {
+                0.0
+            } else {
+                self.sentiment_valence(i, is_cap_diff)
+            });
         }
         self.but_check(sentiments);
     }
@@ -373,12 +489,14 @@ impl Rules<'_> {
         let n = self.tokens.len();
         let mut valence = base;
         // "no" before another lexicon word negates that word instead of counting itself.
-        if self.word(i) == "no" && i != n - 1 && self.in_lexicon(i + 1) {
+        if self.tag(i) == Tag::No && i != n - 1 && self.in_lexicon(i + 1) {
             valence = 0.0;
         }
-        if (i > 0 && self.word(i - 1) == "no")
-            || (i > 1 && self.word(i - 2) == "no")
-            || (i > 2 && self.word(i - 3) == "no" && matches!(self.word(i - 1), "or" | "nor"))
+        if (i > 0 && self.tag(i - 1) == Tag::No)
+            || (i > 1 && self.tag(i - 2) == Tag::No)
+            || (i > 2
+                && self.tag(i - 3) == Tag::No
+                && matches!(self.tag(i - 1), Tag::Or | Tag::Nor))
         {
             valence = base * N_SCALAR;
         }
@@ -414,17 +532,16 @@ impl Rules<'_> {
 
     /// `_negation_check` of the reference.
     fn negation_check(&self, valence: f64, start_i: usize, i: usize) -> f64 {
-        let w = |k: usize| self.word(i - k);
+        let w = |k: usize| self.tag(i - k);
         let negated = |k: usize| self.tokens[i - k].negated;
+        let so_or_this = |k: usize| matches!(w(k), Tag::So | Tag::This);
         match start_i {
             0 if negated(1) => valence * N_SCALAR,
-            1 if w(2) == "never" && matches!(w(1), "so" | "this") => valence * 1.25,
-            1 if w(2) == "without" && w(1) == "doubt" => valence,
+            1 if w(2) == Tag::Never && so_or_this(1) => valence * 1.25,
+            1 if w(2) == Tag::Without && w(1) == Tag::Doubt => valence,
             1 if negated(2) => valence * N_SCALAR,
-            2 if (w(3) == "never" && matches!(w(2), "so" | "this")) || matches!(w(1), "so" | "this") => {
-                valence * 1.25
-            }
-            2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
+            2 if (w(3) == Tag::Never && so_or_this(2)) || so_or_this(1) => valence * 1.25,
+            2 if w(3) == Tag::Without && (w(2) == Tag::Doubt || w(1) == Tag::Doubt) => valence,
             2 if negated(3) => valence * N_SCALAR,
             _ => valence,
         }
@@ -433,37 +550,61 @@ impl Rules<'_> {
     /// `_special_idioms_check` of the reference (only called with `i >= 3`).
     fn special_idioms_check(&self, mut valence: f64, i: usize) -> f64 {
         let n = self.tokens.len();
-        let w = |k: usize| self.word(k);
-        let data = self.data;
-        let (w3, w2, w1, w0) = (w(i - 3), w(i - 2), w(i - 1), w(i));
-        let sequences: [&[&str]; 5] = [&[w1, w0], &[w2, w1, w0], &[w2, w1], &[w3, w2, w1], &[w3, w2]];
-        if let Some(v) = sequences.iter().find_map(|seq| data.special_case(seq)) {
+        let special = &self.data.special_cases;
+        let sequences: [&[usize]; 5] = [
+            &[i - 1, i],
+            &[i - 2, i - 1, i],
+            &[i - 2, i - 1],
+            &[i - 3, i - 2, i - 1],
+            &[i - 3, i - 2],
+        ];
+        if let Some(v) = sequences
+            .iter()
+            .find_map(|seq| self.phrase_value(special, seq))
+        {
             valence = v;
         }
         if n - 1 > i {
-            if let Some(v) = data.special_case(&[w0, w(i + 1)]) {
+            if let Some(v) = self.phrase_value(special, &[i, i + 1]) {
                 valence = v;
             }
         }
         if n - 1 > i + 1 {
-            if let Some(v) = data.special_case(&[w0, w(i + 1), w(i + 2)]) {
+            if let Some(v) = self.phrase_value(special, &[i, i + 1, i + 2]) {
                 valence = v;
             }
         }
         // Booster/dampener bi-grams such as "sort of" or "kind of".
-        for n_gram in [&[w3, w2, w1][..], &[w3, w2], &[w2, w1]] {
-            if let Some(b) = data.booster_phrase(n_gram) {
+        for n_gram in [&[i - 3, i - 2, i - 1][..], &[i - 3, i - 2], &[i - 2, i - 1]] {
+            if let Some(b) = self.phrase_value(&self.data.booster_phrases, n_gram) {
                 valence += b;
             }
         }
         valence
     }
 
+    /// The value of the phrase of `table` made of the tokens `seq`, if any.
+    fn phrase_value(&self, table: &[(Vec<&'static str>, f64)], seq: &[usize]) -> Option<f64> {
+        if !seq.iter().all(|&k| self.tokens[k].info.phrase) {
+            return None;
+        }
+        table
+            .iter()
+            .find(|(phrase, _)| {
+                phrase.len() == seq.len()
+                    && phrase
+                        .iter()
+                        .zip(seq)
+                        .all(|(word, &k)| *word == self.word(k))
+            })
+            .map(|&(_, value)| value)
+    }
+
     /// `_least_check` of the reference: "least" before a word negates it, except "at least" and
     /// "very least".
     fn least_check(&self, valence: f64, i: usize) -> f64 {
-        let least_before = i > 0 && !self.in_lexicon(i - 1) && self.word(i - 1) == "least";
-        if least_before && (i == 1 || !matches!(self.word(i - 2), "at" | "very")) {
+        let least_before = i > 0 && !self.in_lexicon(i - 1) && self.tag(i - 1) == Tag::Least;
+        if least_before && (i == 1 || !matches!(self.tag(i - 2), Tag::At | Tag::Very)) {
             valence * N_SCALAR
         } else {
             valence
@@ -475,7 +616,7 @@ impl Rules<'_> {
     /// valence's position with `list.index` (the first equal value), so that equal valences on
     /// both sides of "but" are not all scaled the way the rule intends.
     fn but_check(&self, sentiments: &mut [f64]) {
-        let Some(bi) = (0..self.tokens.len()).find(|&i| self.word(i) == "but") else {
+        let Some(bi) = (0..self.tokens.len()).find(|&i| self.tag(i) == Tag::But) else {
             return;
         };
         for k in 0..sentiments.len() {
@@ -624,7 +765,56 @@ mod tests {
 
     /// Expected values come from the reference implementation, PyPI `vaderSentiment` 3.3.2
     /// (`SentimentIntensityAnalyzer().polarity_scores(text)`), run by hand; never from this code.
-    const REFERENCE: &[(&str, f64)] = &[];
+    const REFERENCE: &[(&str, f64)] = &[
+        // The examples of vaderSentiment.py's demo.
+        ("VADER is smart, handsome, and funny.", 0.8316),
+        ("VADER is smart, handsome, and funny!", 0.8439),
+        ("VADER is very smart, handsome, and funny.", 0.8545),
+        ("VADER is VERY SMART, handsome, and FUNNY.", 0.9227),
+        ("VADER is VERY SMART, handsome, and FUNNY!!!", 0.9342),
+        (
+            "VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!",
+            0.9469,
+        ),
+        ("VADER is not smart, handsome, nor funny.", -0.7424),
+        ("The book was good.", 0.4404),
+        ("At least it isn't a horrible book.", 0.431),
+        ("The book was only kind of good.", 0.3832),
+        (
+            "The plot was good, but the characters are uncompelling and the dialog is not great.",
+            -0.7042,
+        ),
+        ("Today SUX!", -0.5461),
+        ("Today only kinda sux! But I'll get by, lol", 0.5249),
+        ("Make sure you :) or :D today!", 0.8633),
+        ("Catch utf-8 emoji such as 💘 and 💋 and 😁", 0.875),
+        ("Not bad at all", 0.431),
+        ("Sentiment analysis has never been good.", -0.3412),
+        ("Sentiment analysis has never been this good!", 0.5672),
+        ("With VADER, sentiment analysis is the shit!", 0.6476),
+        ("On the other hand, VADER is quite bad ass", 0.802),
+        ("Without a doubt, excellent idea.", 0.7013),
+        (
+            "Roger Dodger is one of the least compelling variations on this theme.",
+            -0.1695,
+        ),
+        (
+            "Roger Dodger is at least compelling as a variation on the theme.",
+            0.2263,
+        ),
+        // Quirks: "but" with equal valences, emoji glued to words and emoji descriptions with
+        // "!", "no" before a lexicon word, "??", Python's whitespace, Unicode capitals.
+        ("good good but good good", 0.891),
+        ("I love it😍😍 so much", 0.8807),
+        ("great phone 🔛", 0.6588),
+        ("no no no", 0.4168),
+        ("What a great day??", 0.6662),
+        ("What a great day????", 0.7236),
+        ("GREAT\u{a0}day\u{1c}ok", 0.7925),
+        ("ÉTÉ SUPERBE but sad", -0.631),
+        ("yeah right, great service", 0.743),
+        ("That movie is to die for", -0.5994),
+    ];
 
     #[test]
     fn matches_reference_examples() {

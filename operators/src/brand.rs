@@ -1,0 +1,389 @@
+//! The brand store: brand-minute windows, care contributions, care_cases rows, alerts and the
+//! kill-switch plan, brand status (SPEC §5, §6).
+
+use crate::ads::CrisisEvent;
+use crate::agg::BrandAgg;
+use crate::care::{CaseMsg, CaseSummary, KindDiff};
+use crate::dedup::SourceKind;
+use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
+use crate::types::{route, Epoch, Millis, Params, Side, NO_WATERMARK};
+use rustc_hash::{FxHashMap, FxHashSet};
+use schemas::time::window_start;
+use schemas::{AlertRow, BrandMinuteRow, BrandProfile, BrandStatusRow, CareCaseRow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use timely::dataflow::StreamVec;
+
+/// Input of [`brand_store`], routed by brand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BrandIn {
+    /// A signed change of a window.
+    Delta {
+        /// Brand.
+        brand_id: String,
+        /// Window start.
+        minute: Millis,
+        /// Change.
+        agg: BrandAgg,
+    },
+    /// A case update.
+    Case(CaseMsg),
+    /// A case source change.
+    Kind(KindDiff),
+    /// A crisis event.
+    Crisis(CrisisEvent),
+}
+
+impl BrandIn {
+    fn brand_id(&self) -> &str {
+        match self {
+            BrandIn::Delta { brand_id, .. } => brand_id,
+            BrandIn::Case(c) => &c.brand_id,
+            BrandIn::Kind(k) => &k.brand_id,
+            BrandIn::Crisis(c) => c.brand_id(),
+        }
+    }
+}
+
+/// Outputs of [`brand_store`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum BrandOut {
+    /// A final brand_metrics_minute row.
+    Minute(BrandMinuteRow),
+    /// A final care_cases row (evicted, or at the end of the input).
+    Case(CareCaseRow),
+    /// An alert as it opens (live, for actions and the alerts topic).
+    AlertOpened(AlertRow),
+    /// A final alert row (resolved, or at the end of the input).
+    Alert(AlertRow),
+    /// Brand status at the end of the input.
+    Status(BrandStatusRow),
+}
+
+/// Keeps the brand windows and cases of the brands routed here.
+pub fn brand_store<'s>(input: StreamVec<'s, Epoch, BrandIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, BrandOut> {
+    let logic = BrandStore {
+        params,
+        brands: FxHashMap::default(),
+        windows: BTreeMap::new(),
+        cases: FxHashMap::default(),
+        pauses: FxHashMap::default(),
+        open_alerts: FxHashMap::default(),
+    };
+    epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, logic)
+}
+
+#[derive(Default)]
+struct Window {
+    agg: BrandAgg,
+    frts: BTreeMap<Millis, i64>,
+}
+
+struct CaseEntry {
+    summary: CaseSummary,
+    kinds: Vec<(SourceKind, i64)>,
+    contrib: Vec<(Millis, BrandAgg, Option<Millis>)>,
+}
+
+impl CaseEntry {
+    fn kind(&self) -> Option<SourceKind> {
+        let has = |k| self.kinds.iter().any(|(x, c)| *x == k && *c > 0);
+        if has(SourceKind::Mention) {
+            Some(SourceKind::Mention)
+        } else if has(SourceKind::AdComment) {
+            Some(SourceKind::AdComment)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pause {
+    paused_since: Option<Millis>,
+    active: FxHashSet<String>,
+}
+
+struct BrandStore {
+    params: Params,
+    brands: FxHashMap<String, Arc<BrandProfile>>,
+    windows: BTreeMap<(Millis, String), Window>,
+    cases: FxHashMap<String, CaseEntry>,
+    pauses: FxHashMap<String, Pause>,
+    open_alerts: FxHashMap<String, AlertRow>,
+}
+
+impl BrandStore {
+    fn profile(&self, brand_id: &str) -> Arc<BrandProfile> {
+        self.brands.get(brand_id).cloned().unwrap_or_else(|| self.params.defaults.clone())
+    }
+
+    fn apply(&mut self, brand_id: &str, minute: Millis, agg: &BrandAgg, frt: Option<Millis>, sign: i64, prev_w: Millis) {
+        if self.params.is_final(minute, prev_w) {
+            return; // final rows never change
+        }
+        let w = self.windows.entry((minute, brand_id.to_string())).or_default();
+        w.agg.add(agg, sign);
+        if let Some(f) = frt {
+            let c = w.frts.entry(f).or_default();
+            *c += sign;
+            if *c == 0 {
+                w.frts.remove(&f);
+            }
+        }
+    }
+
+    fn contribution(&self, e: &CaseEntry) -> Vec<(Millis, BrandAgg, Option<Millis>)> {
+        let s = &e.summary;
+        let Some(opened) = s.opened_at else { return Vec::new() };
+        let mut v = vec![(window_start(opened), BrandAgg { cases_opened: 1, ..Default::default() }, None)];
+        if let Some(fr) = s.first_response_at {
+            let frt = (fr - opened).max(0);
+            let target_ms = self.profile(&s.brand_id).sla_seconds.target(s.priority) as i64 * 1000;
+            let kind = e.kind();
+            let a = BrandAgg {
+                first_responses: 1,
+                responses_within_sla: (frt <= target_ms) as i64,
+                responses_late: (frt > target_ms) as i64,
+                frt_sum_ms: frt,
+                mentions_answered: (kind == Some(SourceKind::Mention)) as i64,
+                ad_comments_answered: (kind == Some(SourceKind::AdComment)) as i64,
+                ..Default::default()
+            };
+            v.push((window_start(fr), a, Some(frt)));
+        }
+        if let Some(r) = s.resolved_at {
+            let a = BrandAgg { cases_resolved: 1, resolution_sum_ms: (r - opened).max(0), ..Default::default() };
+            v.push((window_start(r), a, None));
+        }
+        v
+    }
+
+    fn recontribute(&mut self, case_id: &str, prev_w: Millis) {
+        let Some(entry) = self.cases.get(case_id) else { return };
+        let new = self.contribution(entry);
+        let brand = entry.summary.brand_id.clone();
+        let old = std::mem::replace(&mut self.cases.get_mut(case_id).expect("exists").contrib, new.clone());
+        for (m, a, f) in old {
+            self.apply(&brand, m, &a, f, -1, prev_w);
+        }
+        for (m, a, f) in new {
+            self.apply(&brand, m, &a, f, 1, prev_w);
+        }
+    }
+
+    fn case_row(&self, e: &CaseEntry, w: Millis) -> CareCaseRow {
+        let s = &e.summary;
+        let target = self.profile(&s.brand_id).sla_seconds.target(s.priority);
+        let frt = match (s.opened_at, s.first_response_at) {
+            (Some(o), Some(f)) => Some((f - o).max(0)),
+            _ => None,
+        };
+        let status = match (frt, s.opened_at) {
+            (Some(f), _) if f <= target as i64 * 1000 => "met",
+            (Some(_), _) => "breached",
+            (None, Some(o)) if w != NO_WATERMARK && w >= o + target as i64 * 1000 => "breached_unanswered",
+            _ => "pending",
+        };
+        CareCaseRow {
+            case_id: s.case_id.clone(),
+            brand_id: s.brand_id.clone(),
+            channel: s.channel.clone(),
+            priority: s.priority.name().to_string(),
+            opened_at: s.opened_at,
+            first_response_at: s.first_response_at,
+            frt_seconds: frt.map(|f| f as f64 / 1000.0),
+            sla_target_seconds: target as f64,
+            sla_status: status.to_string(),
+            resolved_at: s.resolved_at,
+            reopen_count: s.reopen_count,
+            source_event_id: s.source_event_id.clone(),
+            source_kind: e.kind().map(|k| k.name().to_string()),
+        }
+    }
+
+    fn emit_window(brand_id: &str, minute: Millis, w: Window, out: &mut Vec<BrandOut>) {
+        if w.agg.is_zero() && w.frts.is_empty() {
+            return;
+        }
+        let mut frts = Vec::new();
+        for (f, c) in w.frts {
+            for _ in 0..c.max(0) {
+                frts.push(f);
+            }
+        }
+        out.push(BrandOut::Minute(w.agg.to_row(brand_id, minute, &frts)));
+    }
+
+    fn on_crisis(&mut self, c: CrisisEvent, out: &mut Vec<BrandOut>) {
+        match c {
+            CrisisEvent::Opened(o) => {
+                let pause = self.pauses.entry(o.brand_id.clone()).or_default();
+                let (action, status) = if !o.kill_switch.enabled {
+                    (None, "disabled")
+                } else if pause.paused_since.is_some() {
+                    (None, "skipped_already_paused")
+                } else {
+                    pause.paused_since = Some(o.opened_at);
+                    (Some("pause_all_publishing".to_string()), "dry_run")
+                };
+                pause.active.insert(o.alert_id.clone());
+                let row = AlertRow {
+                    alert_id: o.alert_id,
+                    brand_id: o.brand_id,
+                    ad_id: o.ad_id,
+                    kind: "ad_comment_crisis".into(),
+                    window_start: o.window_start,
+                    opened_at: o.opened_at,
+                    detected_at: o.detected_at,
+                    resolved_window: None,
+                    comments: o.comments,
+                    neg_share: o.neg_share,
+                    risk_share: o.risk_share,
+                    action,
+                    action_status: status.into(),
+                    attempts: 0,
+                    action_latency_ms: None,
+                };
+                out.push(BrandOut::AlertOpened(row.clone()));
+                self.open_alerts.insert(row.alert_id.clone(), row);
+            }
+            CrisisEvent::Resolved { brand_id, alert_id, resolved_window } => {
+                let auto_resume = self.profile(&brand_id).kill_switch.auto_resume;
+                if let Some(p) = self.pauses.get_mut(&brand_id) {
+                    p.active.remove(&alert_id);
+                    if auto_resume && p.active.is_empty() {
+                        p.paused_since = None;
+                    }
+                }
+                if let Some(mut row) = self.open_alerts.remove(&alert_id) {
+                    row.resolved_window = Some(resolved_window);
+                    out.push(BrandOut::Alert(row));
+                }
+            }
+        }
+    }
+}
+
+impl EpochLogic<BrandIn, BrandOut> for BrandStore {
+    fn on_epoch(&mut self, input: EpochInput<BrandIn>, out: &mut Vec<BrandOut>) {
+        let prev_w = input.prev_watermark;
+        let mut changed_brands: FxHashSet<String> = FxHashSet::default();
+        for (_, row) in input.brands {
+            match row.profile {
+                Some(p) => self.brands.insert(row.brand_id.clone(), p),
+                None => self.brands.remove(&row.brand_id),
+            };
+            changed_brands.insert(row.brand_id);
+        }
+        let mut cases = Vec::new();
+        let mut kinds = Vec::new();
+        let mut crises = Vec::new();
+        for i in input.data {
+            match i {
+                BrandIn::Delta { brand_id, minute, agg } => self.apply(&brand_id, minute, &agg, None, 1, prev_w),
+                BrandIn::Case(c) => cases.push(c),
+                BrandIn::Kind(k) => kinds.push(k),
+                BrandIn::Crisis(c) => crises.push(c),
+            }
+        }
+        let mut dirty: FxHashSet<String> = FxHashSet::default();
+        for msg in cases {
+            match (msg.summary, msg.evicted) {
+                (Some(summary), Some(_)) => {
+                    if let Some(mut e) = self.cases.remove(&msg.case_id) {
+                        e.summary = summary;
+                        out.push(BrandOut::Case(self.case_row(&e, input.watermark)));
+                    }
+                    dirty.remove(&msg.case_id);
+                }
+                (Some(summary), None) => {
+                    match self.cases.get_mut(&msg.case_id) {
+                        Some(e) => e.summary = summary,
+                        None => {
+                            self.cases.insert(msg.case_id.clone(), CaseEntry { summary, kinds: Vec::new(), contrib: Vec::new() });
+                        }
+                    }
+                    dirty.insert(msg.case_id);
+                }
+                (None, _) => {
+                    if let Some(e) = self.cases.remove(&msg.case_id) {
+                        for (m, a, f) in e.contrib {
+                            self.apply(&msg.brand_id, m, &a, f, -1, prev_w);
+                        }
+                    }
+                    dirty.remove(&msg.case_id);
+                }
+            }
+        }
+        for k in kinds {
+            if let Some(e) = self.cases.get_mut(&k.case_id) {
+                match e.kinds.iter_mut().find(|(x, _)| *x == k.kind) {
+                    Some((_, c)) => *c += k.diff,
+                    None => e.kinds.push((k.kind, k.diff)),
+                }
+                dirty.insert(k.case_id);
+            }
+        }
+        if !changed_brands.is_empty() {
+            for (id, e) in &self.cases {
+                if changed_brands.contains(&e.summary.brand_id) {
+                    dirty.insert(id.clone());
+                }
+            }
+        }
+        for case_id in dirty {
+            self.recontribute(&case_id, prev_w);
+        }
+        for c in crises {
+            self.on_crisis(c, out);
+        }
+        while let Some((&(minute, _), _)) = self.windows.first_key_value() {
+            if !self.params.is_final(minute, input.watermark) {
+                break;
+            }
+            let ((minute, brand_id), w) = self.windows.pop_first().expect("non-empty");
+            Self::emit_window(&brand_id, minute, w, out);
+        }
+    }
+
+    fn on_end(&mut self, watermark: Millis, out: &mut Vec<BrandOut>) {
+        while let Some(((minute, brand_id), w)) = self.windows.pop_first() {
+            Self::emit_window(&brand_id, minute, w, out);
+        }
+        let mut status: BTreeMap<String, BrandStatusRow> = BTreeMap::new();
+        let blank = |b: &str| BrandStatusRow {
+            brand_id: b.to_string(),
+            open_cases: 0,
+            open_breaches: 0,
+            active_crises: 0,
+            publishing_paused: false,
+            paused_since: None,
+            watermark: (watermark != NO_WATERMARK).then_some(watermark),
+        };
+        let mut cases: Vec<_> = self.cases.drain().collect();
+        cases.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, e) in cases {
+            let row = self.case_row(&e, watermark);
+            let st = status.entry(row.brand_id.clone()).or_insert_with(|| blank(&row.brand_id));
+            if !e.summary.closed {
+                st.open_cases += 1;
+            }
+            if row.sla_status == "breached_unanswered" {
+                st.open_breaches += 1;
+            }
+            out.push(BrandOut::Case(row));
+        }
+        for (_, row) in self.open_alerts.drain() {
+            out.push(BrandOut::Alert(row));
+        }
+        for (brand, p) in &self.pauses {
+            let st = status.entry(brand.clone()).or_insert_with(|| blank(brand));
+            st.active_crises = p.active.len() as u64;
+            st.publishing_paused = p.paused_since.is_some();
+            st.paused_since = p.paused_since;
+        }
+        out.extend(status.into_values().map(BrandOut::Status));
+    }
+}

@@ -1,0 +1,355 @@
+//! Care cases (SPEC §5): case state from care events, and the join of cases with their source.
+
+use crate::dedup::SourceKind;
+use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
+use crate::types::{route, Epoch, Millis, Params, Pos, Side};
+use rustc_hash::{FxHashMap, FxHashSet};
+use schemas::time::window_start;
+use schemas::{CareEvent, CareKind, Priority};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use timely::dataflow::StreamVec;
+
+/// A case as its events define it (docs/semantics.md, "Care cases").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    /// Case.
+    pub case_id: String,
+    /// Brand (of the earliest `opened`, else the earliest event).
+    pub brand_id: String,
+    /// Channel.
+    pub channel: Option<String>,
+    /// Priority.
+    pub priority: Priority,
+    /// Earliest `opened`.
+    pub opened_at: Option<Millis>,
+    /// Earliest `agent_response`.
+    pub first_response_at: Option<Millis>,
+    /// Earliest `resolved`.
+    pub resolved_at: Option<Millis>,
+    /// `reopened` events.
+    pub reopen_count: u32,
+    /// The mention or comment that started the case.
+    pub source_event_id: Option<String>,
+    /// Latest `resolved` after latest `reopened`.
+    pub closed: bool,
+    /// Latest event ts.
+    pub last_ts: Millis,
+}
+
+impl CaseSummary {
+    /// Summarizes a case's events, sorted by `(ts, pos)`.
+    pub fn of(case_id: &str, events: &[(Millis, Pos, CareEvent)]) -> Option<CaseSummary> {
+        let first = events.first()?;
+        let opened = events.iter().find(|(_, _, e)| e.kind == CareKind::Opened);
+        let head = opened.unwrap_or(first);
+        let earliest = |k: CareKind| events.iter().find(|(_, _, e)| e.kind == k).map(|(ts, _, _)| *ts);
+        let last = |k: CareKind| events.iter().rev().find(|(_, _, e)| e.kind == k).map(|(ts, p, _)| (*ts, *p));
+        let closed = match (last(CareKind::Resolved), last(CareKind::Reopened)) {
+            (Some(r), Some(o)) => r > o,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        Some(CaseSummary {
+            case_id: case_id.to_string(),
+            brand_id: head.2.brand_id.clone(),
+            channel: Some(head.2.channel.clone()),
+            priority: head.2.priority,
+            opened_at: opened.map(|(ts, _, _)| *ts),
+            first_response_at: earliest(CareKind::AgentResponse),
+            resolved_at: earliest(CareKind::Resolved),
+            reopen_count: events.iter().filter(|(_, _, e)| e.kind == CareKind::Reopened).count() as u32,
+            source_event_id: head
+                .2
+                .source_event_id
+                .clone()
+                .or_else(|| events.iter().find_map(|(_, _, e)| e.source_event_id.clone())),
+            closed,
+            last_ts: events.iter().map(|(ts, _, _)| *ts).max().unwrap_or(first.0),
+        })
+    }
+
+    fn request(&self) -> Option<(String, Millis)> {
+        Some((self.source_event_id.clone()?, self.opened_at?))
+    }
+}
+
+/// Why a case left the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Eviction {
+    /// Closed and its windows final.
+    Resolved,
+    /// No event for the case TTL.
+    Expired,
+}
+
+/// A case update for the brand that owns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseMsg {
+    /// The brand worker this is for.
+    pub brand_id: String,
+    /// Case.
+    pub case_id: String,
+    /// The new summary, or `None` when the case moved to another brand.
+    pub summary: Option<CaseSummary>,
+    /// Set when the case is evicted: the final row is due.
+    pub evicted: Option<Eviction>,
+}
+
+/// A case asking for its source: `diff` +1 adds, −1 retracts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRequest {
+    /// The source's event id.
+    pub source_event_id: String,
+    /// Case.
+    pub case_id: String,
+    /// Case brand.
+    pub brand_id: String,
+    /// Case opened time.
+    pub opened_at: Millis,
+    /// +1 or −1.
+    pub diff: i64,
+}
+
+/// Outputs of [`cases`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CareOut {
+    /// For the brand store.
+    Case(CaseMsg),
+    /// For the source join.
+    Request(SourceRequest),
+}
+
+/// Keeps case state from care events, emits case summaries and source requests, evicts cases.
+pub fn cases<'s>(events: StreamVec<'s, Epoch, (Pos, CareEvent)>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, CareOut> {
+    let logic = Cases { params, cases: FxHashMap::default(), due: BTreeMap::new() };
+    epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, logic)
+}
+
+struct CaseState {
+    events: Vec<(Millis, Pos, CareEvent)>,
+    summary: Option<CaseSummary>,
+    due: Millis,
+}
+
+struct Cases {
+    params: Params,
+    cases: FxHashMap<String, CaseState>,
+    due: BTreeMap<Millis, Vec<String>>,
+}
+
+impl Cases {
+    fn due_of(&self, s: &CaseSummary) -> (Millis, Eviction) {
+        let final_at = window_start(s.last_ts) + schemas::time::MINUTE_MS + self.params.lateness_ms;
+        let ttl_at = s.last_ts.saturating_add(self.params.case_ttl_ms);
+        if s.closed && final_at <= ttl_at {
+            (final_at, Eviction::Resolved)
+        } else {
+            (ttl_at, Eviction::Expired)
+        }
+    }
+}
+
+impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
+    fn on_epoch(&mut self, input: EpochInput<(Pos, CareEvent)>, out: &mut Vec<CareOut>) {
+        let mut dirty: FxHashSet<String> = FxHashSet::default();
+        for (pos, e) in input.data {
+            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState { events: Vec::new(), summary: None, due: 0 });
+            dirty.insert(e.case_id.clone());
+            state.events.push((e.ts, pos, e));
+        }
+        for case_id in dirty {
+            let state = self.cases.get_mut(&case_id).expect("dirty cases exist");
+            state.events.sort_by_key(|(ts, pos, _)| (*ts, *pos));
+            let new = CaseSummary::of(&case_id, &state.events).expect("a case has events");
+            let old = state.summary.replace(new.clone());
+            if old.as_ref() == Some(&new) {
+                continue;
+            }
+            if let Some(old) = &old {
+                if old.brand_id != new.brand_id {
+                    out.push(CareOut::Case(CaseMsg { brand_id: old.brand_id.clone(), case_id: case_id.clone(), summary: None, evicted: None }));
+                }
+            }
+            let old_req = old.as_ref().and_then(|s| s.request().map(|r| (r, s.brand_id.clone())));
+            let new_req = new.request().map(|r| (r, new.brand_id.clone()));
+            if old_req != new_req {
+                for (req, diff) in [(old_req, -1), (new_req, 1)] {
+                    if let Some(((source_event_id, opened_at), brand_id)) = req {
+                        out.push(CareOut::Request(SourceRequest { source_event_id, case_id: case_id.clone(), brand_id, opened_at, diff }));
+                    }
+                }
+            }
+            out.push(CareOut::Case(CaseMsg { brand_id: new.brand_id.clone(), case_id: case_id.clone(), summary: Some(new.clone()), evicted: None }));
+            let (due, _) = self.due_of(&new);
+            let state = self.cases.get_mut(&case_id).expect("exists");
+            state.due = due;
+            self.due.entry(due).or_default().push(case_id);
+        }
+        while let Some((&due, _)) = self.due.first_key_value() {
+            if input.watermark == crate::types::NO_WATERMARK || due > input.watermark {
+                break;
+            }
+            for case_id in self.due.pop_first().expect("non-empty").1 {
+                let Some(state) = self.cases.get(&case_id) else { continue };
+                if state.due != due {
+                    continue; // rescheduled
+                }
+                let summary = state.summary.clone().expect("summarized");
+                let (_, why) = self.due_of(&summary);
+                self.cases.remove(&case_id);
+                out.push(CareOut::Case(CaseMsg { brand_id: summary.brand_id.clone(), case_id, summary: Some(summary), evicted: Some(why) }));
+            }
+        }
+    }
+
+    fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<CareOut>) {
+        self.cases.clear();
+        self.due.clear();
+    }
+}
+
+/// Input of [`source_join`], routed by event id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SourceIn {
+    /// A counted mention or comment.
+    Source {
+        /// Event id.
+        event_id: String,
+        /// ts.
+        ts: Millis,
+        /// Kind.
+        kind: SourceKind,
+    },
+    /// A case's request.
+    Request(SourceRequest),
+}
+
+/// A change of a case's source kind, for the brand store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindDiff {
+    /// Brand.
+    pub brand_id: String,
+    /// Case.
+    pub case_id: String,
+    /// Kind.
+    pub kind: SourceKind,
+    /// +1 or −1.
+    pub diff: i64,
+}
+
+/// Joins cases with the counted mention or ad comment whose id is the case's `source_event_id`
+/// and whose ts is within `L` of the case's opened time. Keeps sources and requests for `2L` of
+/// watermark past their time (after that no partner can still arrive); matches already made stay.
+pub fn source_join<'s>(input: StreamVec<'s, Epoch, SourceIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, KindDiff> {
+    let logic = SourceJoin { params, sources: FxHashMap::default(), requests: FxHashMap::default(), emitted: FxHashMap::default(), expiry: BTreeMap::new() };
+    epoch_operator(
+        "SourceJoin",
+        input,
+        |i: &SourceIn| match i {
+            SourceIn::Source { event_id, .. } => route(event_id),
+            SourceIn::Request(r) => route(&r.source_event_id),
+        },
+        side,
+        logic,
+    )
+}
+
+type RequestKey = (String, String, Millis); // case, brand, opened
+
+struct SourceJoin {
+    params: Params,
+    sources: FxHashMap<String, Vec<(Millis, SourceKind)>>,
+    requests: FxHashMap<String, FxHashMap<RequestKey, i64>>,
+    emitted: FxHashMap<String, FxHashMap<(String, String), SourceKind>>,
+    expiry: BTreeMap<Millis, Vec<(String, Option<RequestKey>)>>,
+}
+
+impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
+    fn on_epoch(&mut self, input: EpochInput<SourceIn>, out: &mut Vec<KindDiff>) {
+        let l = self.params.lateness_ms;
+        let mut touched: FxHashSet<String> = FxHashSet::default();
+        for i in input.data {
+            match i {
+                SourceIn::Source { event_id, ts, kind } => {
+                    self.sources.entry(event_id.clone()).or_default().push((ts, kind));
+                    self.expiry.entry(ts.saturating_add(2 * l)).or_default().push((event_id.clone(), None));
+                    touched.insert(event_id);
+                }
+                SourceIn::Request(r) => {
+                    let key = (r.case_id, r.brand_id, r.opened_at);
+                    *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() += r.diff;
+                    self.expiry.entry(r.opened_at.saturating_add(2 * l)).or_default().push((r.source_event_id.clone(), Some(key)));
+                    touched.insert(r.source_event_id);
+                }
+            }
+        }
+        for eid in touched {
+            let sources = self.sources.get(&eid).map(Vec::as_slice).unwrap_or(&[]);
+            let mut now: FxHashMap<(String, String), SourceKind> = FxHashMap::default();
+            if let Some(reqs) = self.requests.get_mut(&eid) {
+                reqs.retain(|_, c| *c != 0);
+                for ((case_id, brand_id, opened), _) in reqs.iter() {
+                    let near = |k: SourceKind| sources.iter().any(|(ts, kind)| *kind == k && (ts - opened).abs() <= l);
+                    let kind = if near(SourceKind::Mention) {
+                        Some(SourceKind::Mention)
+                    } else if near(SourceKind::AdComment) {
+                        Some(SourceKind::AdComment)
+                    } else {
+                        None
+                    };
+                    if let Some(k) = kind {
+                        now.insert((case_id.clone(), brand_id.clone()), k);
+                    }
+                }
+            }
+            let before = self.emitted.remove(&eid).unwrap_or_default();
+            for ((case_id, brand_id), kind) in &before {
+                if now.get(&(case_id.clone(), brand_id.clone())) != Some(kind) {
+                    out.push(KindDiff { brand_id: brand_id.clone(), case_id: case_id.clone(), kind: *kind, diff: -1 });
+                }
+            }
+            for ((case_id, brand_id), kind) in &now {
+                if before.get(&(case_id.clone(), brand_id.clone())) != Some(kind) {
+                    out.push(KindDiff { brand_id: brand_id.clone(), case_id: case_id.clone(), kind: *kind, diff: 1 });
+                }
+            }
+            if !now.is_empty() {
+                self.emitted.insert(eid, now);
+            }
+        }
+        while let Some((&at, _)) = self.expiry.first_key_value() {
+            if input.watermark == crate::types::NO_WATERMARK || at >= input.watermark {
+                break;
+            }
+            for (eid, req) in self.expiry.pop_first().expect("non-empty").1 {
+                match req {
+                    None => {
+                        if let Some(v) = self.sources.get_mut(&eid) {
+                            v.retain(|(ts, _)| ts.saturating_add(2 * l) >= input.watermark);
+                            if v.is_empty() {
+                                self.sources.remove(&eid);
+                            }
+                        }
+                    }
+                    Some(key) => {
+                        if let Some(reqs) = self.requests.get_mut(&eid) {
+                            reqs.remove(&key);
+                            if let Some(em) = self.emitted.get_mut(&eid) {
+                                em.remove(&(key.0.clone(), key.1.clone()));
+                                if em.is_empty() {
+                                    self.emitted.remove(&eid);
+                                }
+                            }
+                            if reqs.is_empty() {
+                                self.requests.remove(&eid);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<KindDiff>) {}
+}

@@ -1,0 +1,155 @@
+//! Dedup by `(topic, event_id)` (SPEC §3), sentiment enrichment (§4) and per-epoch mention pre-aggregation.
+
+use crate::agg::BrandAgg;
+use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
+use crate::types::{route, Epoch, Fact, Millis, Params, Pos, Rejected, Side};
+use rustc_hash::FxHashMap;
+use schemas::time::window_start;
+use schemas::{AdComment, CareEvent, Topic};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use timely::dataflow::StreamVec;
+
+/// What kind of event a case's source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// A mention.
+    Mention,
+    /// An ad comment.
+    AdComment,
+}
+
+impl SourceKind {
+    /// The `source_kind` column value.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Mention => "mention",
+            SourceKind::AdComment => "ad_comment",
+        }
+    }
+}
+
+/// An ad comment with its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredComment {
+    /// Where it was read.
+    pub pos: Pos,
+    /// The comment.
+    pub comment: AdComment,
+    /// Upstream or computed sentiment; `None` when unscored.
+    pub sentiment: Option<f64>,
+}
+
+/// The outputs of [`dedup`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Accepted {
+    /// The epoch's mentions of one (brand, minute), pre-aggregated.
+    MentionAgg {
+        /// Brand.
+        brand_id: String,
+        /// Window start.
+        minute: Millis,
+        /// Aggregate of the mentions.
+        agg: BrandAgg,
+    },
+    /// A counted ad comment.
+    Comment(ScoredComment),
+    /// A counted care event.
+    Care(Pos, CareEvent),
+    /// A counted mention or comment, as a possible case source.
+    Source {
+        /// Its event id.
+        event_id: String,
+        /// Its ts.
+        ts: Millis,
+        /// Mention or comment.
+        kind: SourceKind,
+    },
+    /// A dropped duplicate.
+    Duplicate(Topic),
+    /// A record rejected here (its window was already final).
+    Rejected(Rejected),
+}
+
+/// Dedups facts by `(topic, event_id)`: the first copy by `(epoch, ts, partition, offset)` counts.
+///
+/// Also rejects facts whose window is already final (reason `late`), scores mentions and
+/// comments, and pre-aggregates the epoch's mentions per (brand, minute). An id is remembered
+/// until its window is final.
+pub fn dedup<'s>(facts: StreamVec<'s, Epoch, Fact>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, Accepted> {
+    let logic = Dedup { params, seen: FxHashMap::default(), expiry: BTreeMap::new() };
+    epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
+}
+
+struct Dedup {
+    params: Params,
+    seen: FxHashMap<(Topic, String), ()>,
+    expiry: BTreeMap<Millis, Vec<(Topic, String)>>,
+}
+
+impl EpochLogic<Fact, Accepted> for Dedup {
+    fn on_epoch(&mut self, input: EpochInput<Fact>, out: &mut Vec<Accepted>) {
+        let mut facts = input.data;
+        facts.sort_by_key(Fact::order_key);
+        let mut mentions: BTreeMap<(String, Millis), BrandAgg> = BTreeMap::new();
+        for fact in facts {
+            let ts = fact.ts();
+            let minute = window_start(ts);
+            if self.params.is_final(minute, input.prev_watermark) {
+                out.push(Accepted::Rejected(Rejected {
+                    topic: fact.topic(),
+                    pos: fact.pos(),
+                    reason: "late".into(),
+                    detail: format!("the window {} is already final", schemas::time::format_rfc3339(minute)),
+                    raw: raw_json(&fact),
+                }));
+                continue;
+            }
+            let key = (fact.topic(), fact.event_id().to_string());
+            if self.seen.contains_key(&key) {
+                out.push(Accepted::Duplicate(key.0));
+                continue;
+            }
+            self.seen.insert(key.clone(), ());
+            self.expiry.entry(minute).or_default().push(key);
+            match fact {
+                Fact::Mention(_, m) => {
+                    let s = m.sentiment.or_else(|| self.params.scorer.score(&m.text, m.lang.as_deref()));
+                    let agg = mentions.entry((m.brand_id, minute)).or_default();
+                    agg.add(&BrandAgg::mention(s, m.reach), 1);
+                    out.push(Accepted::Source { event_id: m.event_id, ts, kind: SourceKind::Mention });
+                }
+                Fact::Comment(pos, c) => {
+                    let s = c.sentiment.or_else(|| self.params.scorer.score(&c.text, c.lang.as_deref()));
+                    out.push(Accepted::Source { event_id: c.event_id.clone(), ts, kind: SourceKind::AdComment });
+                    out.push(Accepted::Comment(ScoredComment { pos, comment: c, sentiment: s }));
+                }
+                Fact::Care(pos, e) => out.push(Accepted::Care(pos, e)),
+            }
+        }
+        out.extend(mentions.into_iter().map(|((brand_id, minute), agg)| Accepted::MentionAgg { brand_id, minute, agg }));
+        while let Some((&minute, _)) = self.expiry.first_key_value() {
+            if !self.params.is_final(minute, input.watermark) {
+                break;
+            }
+            for key in self.expiry.pop_first().expect("non-empty").1 {
+                self.seen.remove(&key);
+            }
+        }
+    }
+
+    fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<Accepted>) {
+        self.seen.clear();
+        self.expiry.clear();
+    }
+}
+
+/// Re-encodes a fact as JSON for a dead-letter record.
+pub fn raw_json(fact: &Fact) -> Vec<u8> {
+    let r = match fact {
+        Fact::Mention(_, m) => serde_json::to_vec(m),
+        Fact::Comment(_, c) => serde_json::to_vec(c),
+        Fact::Care(_, e) => serde_json::to_vec(e),
+    };
+    r.unwrap_or_default()
+}

@@ -1,0 +1,112 @@
+//! The epoch operator: keyed state that processes each epoch whole, in order, with its watermark.
+//!
+//! Every stateful brandpulse operator is built on [`epoch_operator`]: records are routed to the
+//! worker that owns their key; a broadcast side input carries brand rows and the watermark of
+//! each epoch. An epoch is processed once both inputs have passed it, so the operator sees all of
+//! the epoch's records at once and can order them deterministically. At the end of the input the
+//! operator's `on_end` flushes its remaining state.
+
+use crate::types::{Epoch, Millis, Pos, Side, NO_WATERMARK};
+use schemas::BrandRow;
+use std::collections::BTreeMap;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::StreamVec;
+use timely::ExchangeData;
+
+/// One epoch's input to an [`EpochLogic`].
+pub struct EpochInput<D> {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Records routed to this worker, in arrival order.
+    pub data: Vec<D>,
+    /// Brand rows of the epoch, in position order.
+    pub brands: Vec<(Pos, BrandRow)>,
+    /// The watermark after this epoch.
+    pub watermark: Millis,
+    /// The watermark after the previous epoch.
+    pub prev_watermark: Millis,
+}
+
+/// The state machine of an epoch operator.
+pub trait EpochLogic<D, O>: 'static {
+    /// Processes one whole epoch.
+    fn on_epoch(&mut self, input: EpochInput<D>, out: &mut Vec<O>);
+    /// Flushes remaining state at the end of the input; `watermark` is the last one.
+    fn on_end(&mut self, watermark: Millis, out: &mut Vec<O>);
+}
+
+/// Builds an epoch operator named `name` over `data` (routed by `route`) and `side` (broadcast).
+pub fn epoch_operator<'s, D, O, L>(
+    name: &str,
+    data: StreamVec<'s, Epoch, D>,
+    route: impl Fn(&D) -> u64 + 'static,
+    side: StreamVec<'s, Epoch, Side>,
+    mut logic: L,
+) -> StreamVec<'s, Epoch, O>
+where
+    D: ExchangeData + Clone,
+    O: Clone + 'static,
+    L: EpochLogic<D, O>,
+{
+    let exchange = Exchange::new(move |d: &D| route(d));
+    data.binary_frontier(side, exchange, Pipeline, name, move |cap, _info| {
+        let mut keep = Some(cap);
+        let mut stash: BTreeMap<Epoch, (Vec<D>, Vec<(Pos, BrandRow)>, Millis)> = BTreeMap::new();
+        let mut last_wm = NO_WATERMARK;
+        let mut out = Vec::new();
+        move |(in1, f1), (in2, f2), output| {
+            in1.for_each_stamp(|cap, data| {
+                let entry = stash.entry(*cap.least().expect("a time")).or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                for batch in data {
+                    entry.0.append(batch);
+                }
+            });
+            in2.for_each_stamp(|cap, data| {
+                let entry = stash.entry(*cap.least().expect("a time")).or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                for batch in data {
+                    for side in batch.drain(..) {
+                        match side {
+                            Side::Watermark(w) => entry.2 = entry.2.max(w),
+                            Side::Brand(pos, row) => entry.1.push((pos, row)),
+                        }
+                    }
+                }
+            });
+            let passed = |t: &Epoch| !f1.frontier().less_equal(t) && !f2.frontier().less_equal(t);
+            while let Some((&t, _)) = stash.first_key_value() {
+                if !passed(&t) {
+                    break;
+                }
+                let (_, (data, mut brands, w)) = stash.pop_first().expect("non-empty");
+                brands.sort_by_key(|(pos, _)| *pos);
+                let watermark = last_wm.max(w);
+                let input = EpochInput { epoch: t, data, brands, watermark, prev_watermark: last_wm };
+                last_wm = watermark;
+                logic.on_epoch(input, &mut out);
+                if !out.is_empty() {
+                    let cap = keep.as_ref().expect("held until the end").delayed(&t);
+                    output.session(&cap).give_iterator(out.drain(..));
+                }
+            }
+            let lower = f1.frontier().iter().chain(f2.frontier().iter()).min().copied();
+            match lower {
+                Some(t) => {
+                    if let Some(k) = keep.as_mut() {
+                        if *k.time() < t {
+                            k.downgrade(&t);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(k) = keep.take() {
+                        logic.on_end(last_wm, &mut out);
+                        if !out.is_empty() {
+                            output.session(&k).give_iterator(out.drain(..));
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! Types that flow between the dataflow's operators: positioned facts, deltas, messages.
+
+use schemas::{AdComment, AdRow, BrandProfile, BrandRow, CareEvent, Mention, Topic};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+
+/// The timely timestamp: an ingest round (replay) or batch (Kafka).
+pub type Epoch = u64;
+/// Event time in epoch milliseconds (UTC).
+pub type Millis = i64;
+/// The watermark before any fact was seen.
+pub const NO_WATERMARK: Millis = i64::MIN;
+
+/// A stable hash for routing keys to workers (the same in every process).
+pub fn route(key: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// Where a record was read: partition (file index or Kafka partition id) and offset (line or offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Pos {
+    /// Partition number, unique across topics within a job.
+    pub partition: u32,
+    /// Offset within the partition.
+    pub offset: u64,
+}
+
+/// A decoded fact with its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fact {
+    /// A mention.
+    Mention(Pos, Mention),
+    /// An ad comment.
+    Comment(Pos, AdComment),
+    /// A care event.
+    Care(Pos, CareEvent),
+}
+
+impl Fact {
+    /// Event time.
+    pub fn ts(&self) -> Millis {
+        match self {
+            Fact::Mention(_, m) => m.ts,
+            Fact::Comment(_, c) => c.ts,
+            Fact::Care(_, e) => e.ts,
+        }
+    }
+    /// Position.
+    pub fn pos(&self) -> Pos {
+        match self {
+            Fact::Mention(p, _) | Fact::Comment(p, _) | Fact::Care(p, _) => *p,
+        }
+    }
+    /// Dedup id.
+    pub fn event_id(&self) -> &str {
+        match self {
+            Fact::Mention(_, m) => &m.event_id,
+            Fact::Comment(_, c) => &c.event_id,
+            Fact::Care(_, e) => &e.event_id,
+        }
+    }
+    /// Topic.
+    pub fn topic(&self) -> Topic {
+        match self {
+            Fact::Mention(..) => Topic::Mentions,
+            Fact::Comment(..) => Topic::AdComments,
+            Fact::Care(..) => Topic::CareEvents,
+        }
+    }
+    /// The order in which facts of one epoch are processed: `(ts, partition, offset)`.
+    pub fn order_key(&self) -> (Millis, Pos) {
+        (self.ts(), self.pos())
+    }
+}
+
+/// A dimension row with its position (rows of one epoch apply in position order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Dim {
+    /// A brand row.
+    Brand(Pos, BrandRow),
+    /// An ad row.
+    Ad(Pos, AdRow),
+}
+
+/// Side input of stateful operators, broadcast to every worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Side {
+    /// The watermark after this epoch.
+    Watermark(Millis),
+    /// A brand row.
+    Brand(Pos, BrandRow),
+}
+
+/// A record rejected inside the dataflow (lateness against a final window, unknown ad expired).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Topic.
+    pub topic: Topic,
+    /// Where it was read.
+    pub pos: Pos,
+    /// Reason code (`late`, `unknown_ad_expired`).
+    pub reason: String,
+    /// Human-readable detail.
+    pub detail: String,
+    /// The record re-encoded as JSON.
+    pub raw: Vec<u8>,
+}
+
+/// A worker's per-epoch report for the watermark (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct WatermarkReport {
+    /// Minimum `M_p` over the worker's active fact partitions that have data.
+    pub active_min: Option<Millis>,
+    /// Whether the worker has any fact partition that has not ended.
+    pub any_active: bool,
+    /// Largest `ts` of any fact partition of the worker so far.
+    pub max_ts: Option<Millis>,
+}
+
+/// Job parameters shared by every operator.
+#[derive(Clone)]
+pub struct Params {
+    /// Allowed lateness `L` in ms.
+    pub lateness_ms: Millis,
+    /// Case TTL in ms of event time.
+    pub case_ttl_ms: Millis,
+    /// Defaults for brands without a row.
+    pub defaults: std::sync::Arc<BrandProfile>,
+    /// The sentiment scorer.
+    pub scorer: crate::sentiment::Scorer,
+    /// Wall clock in epoch ms (for `detected_at`); injectable for tests.
+    pub clock: fn() -> Millis,
+}
+
+impl Params {
+    /// Whether the minute window starting at `start` is final under watermark `w`.
+    pub fn is_final(&self, start: Millis, w: Millis) -> bool {
+        w != NO_WATERMARK && w >= start + schemas::time::MINUTE_MS + self.lateness_ms
+    }
+}
+
+/// The wall clock in epoch ms.
+pub fn system_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Sentiment in fixed point (10⁻¹² units) so that sums and retractions are exact.
+pub fn fixed(s: f64) -> i128 {
+    (s * 1e12).round() as i128
+}
+
+/// Converts a fixed-point sentiment sum back to a float.
+pub fn unfixed(s: i128) -> f64 {
+    s as f64 / 1e12
+}

@@ -1,0 +1,121 @@
+//! Event time (SPEC §3): per-partition lateness and the global watermark.
+
+use crate::types::{Epoch, Millis, Side, WatermarkReport, NO_WATERMARK};
+use std::collections::BTreeMap;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::StreamVec;
+
+/// The clock of one fact partition: its `M_p` and the lateness check.
+///
+/// # Examples
+/// ```
+/// use brandpulse_operators::watermark::PartitionClock;
+/// let mut p = PartitionClock::new(1_000);
+/// assert!(p.admit(5_000));
+/// assert!(p.admit(4_000)); // 1 s behind: within lateness
+/// assert!(!p.admit(3_999)); // late: ts < M_p − L
+/// assert_eq!(p.max_ts(), Some(5_000));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct PartitionClock {
+    lateness_ms: Millis,
+    max_ts: Option<Millis>,
+}
+
+impl PartitionClock {
+    /// A partition that has seen nothing yet.
+    pub fn new(lateness_ms: Millis) -> Self {
+        PartitionClock { lateness_ms, max_ts: None }
+    }
+
+    /// Checks an event against `M_p` (taken before it): `false` when late. Advances `M_p`.
+    pub fn admit(&mut self, ts: Millis) -> bool {
+        match self.max_ts {
+            Some(m) if ts < m - self.lateness_ms => false,
+            Some(m) => {
+                self.max_ts = Some(m.max(ts));
+                true
+            }
+            None => {
+                self.max_ts = Some(ts);
+                true
+            }
+        }
+    }
+
+    /// `M_p`, the largest accepted `ts`.
+    pub fn max_ts(&self) -> Option<Millis> {
+        self.max_ts
+    }
+}
+
+/// Combines per-worker reports of one epoch into the global watermark (monotone).
+///
+/// While some fact partition is active, `W` is the minimum `M_p` over active partitions with
+/// data; when none is active (end of a bounded input), `W` is the largest `ts` seen.
+/// `max_seen` is the largest `ts` reported so far by any worker (also by workers that ended).
+pub fn combine(prev: Millis, max_seen: Millis, reports: &[WatermarkReport]) -> Millis {
+    let any_active = reports.iter().any(|r| r.any_active);
+    let w = if any_active {
+        reports.iter().filter_map(|r| r.active_min).min().unwrap_or(NO_WATERMARK)
+    } else {
+        max_seen
+    };
+    prev.max(w)
+}
+
+/// The global watermark per epoch, from every worker's reports, broadcast to all workers.
+///
+/// Each worker must send exactly one report per epoch it takes part in. Reports are gathered on
+/// worker 0, combined when the epoch is complete, and the result is broadcast as
+/// [`Side::Watermark`] at the same epoch.
+pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> StreamVec<'s, Epoch, Side> {
+    reports
+        .unary_frontier(Exchange::new(|_: &WatermarkReport| 0u64), "Watermark", |_cap, _info| {
+            let mut stash: BTreeMap<Epoch, (timely::dataflow::operators::Capability<Epoch>, Vec<WatermarkReport>)> =
+                BTreeMap::new();
+            let mut last = NO_WATERMARK;
+            let mut max_seen = NO_WATERMARK;
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a time");
+                    let entry = stash
+                        .entry(t)
+                        .or_insert_with(|| (cap.retain_least(0).expect("a capability"), Vec::new()));
+                    for batch in data {
+                        entry.1.append(batch);
+                    }
+                });
+                while let Some((&t, _)) = stash.first_key_value() {
+                    if frontier.frontier().less_equal(&t) {
+                        break;
+                    }
+                    let (_, (cap, reports)) = stash.pop_first().expect("non-empty");
+                    max_seen = reports.iter().filter_map(|r| r.max_ts).fold(max_seen, Millis::max);
+                    last = combine(last, max_seen, &reports);
+                    output.session(&cap).give(Side::Watermark(last));
+                }
+            }
+        })
+        .broadcast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermark_is_min_of_active_then_max_at_the_end() {
+        let a = WatermarkReport { active_min: Some(10), any_active: true, max_ts: Some(10) };
+        let b = WatermarkReport { active_min: Some(7), any_active: true, max_ts: Some(20) };
+        assert_eq!(combine(NO_WATERMARK, 20, &[a, b]), 7);
+        let done = WatermarkReport { active_min: None, any_active: false, max_ts: Some(20) };
+        assert_eq!(combine(7, 20, &[done, a]), 10);
+        // All ended: the largest ts ever seen, also from workers that stopped reporting.
+        assert_eq!(combine(7, 25, &[done]), 25);
+        // Never goes back.
+        assert_eq!(combine(30, 30, &[a]), 30);
+    }
+}

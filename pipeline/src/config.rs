@@ -1,0 +1,162 @@
+//! The job's configuration: one TOML file, every key overridable by `BRANDPULSE_*` variables.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use schemas::{BrandProfile, CrisisThresholds, KillSwitch, SlaSeconds};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration. Secrets never live here: they come from the environment only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Allowed lateness `L` in seconds (SPEC §3).
+    pub lateness_seconds: u64,
+    /// Case TTL in seconds of event time (SPEC §5).
+    pub case_ttl_seconds: u64,
+    /// Idle timeout of a partition in seconds of wall clock (Kafka only).
+    pub idle_timeout_seconds: u64,
+    /// Defaults for brand fields a brand row does not set.
+    pub defaults: BrandDefaults,
+    /// Sentiment settings.
+    pub sentiment: SentimentConfig,
+    /// Replay settings.
+    pub replay: ReplayConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lateness_seconds: 3600,
+            case_ttl_seconds: 7 * 24 * 3600,
+            idle_timeout_seconds: 30,
+            defaults: BrandDefaults::default(),
+            sentiment: SentimentConfig::default(),
+            replay: ReplayConfig::default(),
+        }
+    }
+}
+
+/// Brand defaults (SPEC §2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandDefaults {
+    /// SLA first-response targets per priority, seconds.
+    pub sla_seconds: SlaSeconds,
+    /// Crisis thresholds.
+    pub crisis: CrisisThresholds,
+    /// Risk terms (matched lower-cased, as substrings).
+    pub risk_terms: Vec<String>,
+    /// Kill switch.
+    pub kill_switch: KillSwitch,
+}
+
+impl Default for BrandDefaults {
+    fn default() -> Self {
+        let p = BrandProfile::default();
+        BrandDefaults { sla_seconds: p.sla_seconds, crisis: p.crisis, risk_terms: p.risk_terms, kill_switch: p.kill_switch }
+    }
+}
+
+impl BrandDefaults {
+    /// The profile of a brand without a row.
+    pub fn profile(&self) -> BrandProfile {
+        BrandProfile {
+            name: None,
+            sla_seconds: self.sla_seconds,
+            crisis: self.crisis,
+            risk_terms: self.risk_terms.iter().map(|t| t.to_lowercase()).collect(),
+            kill_switch: self.kill_switch,
+        }
+    }
+}
+
+/// Sentiment settings (SPEC §4).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentimentConfig {
+    /// Lexicon files (`word TAB valence`) per ISO 639-1 language code, e.g. `fr = "lexicons/fr.tsv"`.
+    pub lexicons: BTreeMap<String, PathBuf>,
+}
+
+/// Replay settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayConfig {
+    /// Lines read from every file per epoch.
+    pub batch_lines: usize,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig { batch_lines: 4096 }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (if given), then `BRANDPULSE_*` variables
+    /// (`BRANDPULSE_LATENESS_SECONDS=600`, nested keys with `__`: `BRANDPULSE_REPLAY__BATCH_LINES=1`).
+    ///
+    /// # Errors
+    /// Names the file or variable and the key that is wrong.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                anyhow::bail!("config file {} does not exist (pass an existing TOML file to --config)", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&["LOG", "LOG_FORMAT"]));
+        fig.extract().map_err(|e| {
+            let mut msg = String::from("invalid configuration:");
+            for err in e {
+                let key = err.path.join(".");
+                msg.push_str(&format!("\n  key `{key}`: {}", err.kind));
+                if let Some(meta) = &err.metadata {
+                    msg.push_str(&format!(" (from {})", meta.name));
+                }
+            }
+            msg.push_str("\n  see README.md, section Configuration, for every key and its default");
+            anyhow::anyhow!(msg)
+        })
+    }
+
+    /// The operators' parameters.
+    pub fn params(&self) -> anyhow::Result<operators::Params> {
+        let mut scorer = operators::sentiment::Scorer::english_only();
+        for (lang, path) in &self.sentiment.lexicons {
+            let lex = operators::sentiment::Lexicon::from_file(path)
+                .map_err(|e| anyhow::anyhow!("key `sentiment.lexicons.{lang}`: {e}"))?;
+            scorer = scorer.with_lexicon(lang, lex);
+        }
+        Ok(operators::Params {
+            lateness_ms: self.lateness_seconds as i64 * 1000,
+            case_ttl_ms: self.case_ttl_seconds as i64 * 1000,
+            defaults: std::sync::Arc::new(self.defaults.profile()),
+            scorer,
+            clock: operators::system_clock,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "latenes_seconds = 5\n").unwrap();
+        let err = Config::load(Some(&f)).unwrap_err().to_string();
+        assert!(err.contains("latenes_seconds"), "{err}");
+        std::fs::write(&f, "lateness_seconds = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&f)).unwrap_err().to_string();
+        assert!(err.contains("lateness_seconds"), "{err}");
+        std::fs::write(&f, "lateness_seconds = 60\n[replay]\nbatch_lines = 7\n").unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!((c.lateness_seconds, c.replay.batch_lines), (60, 7));
+    }
+}

@@ -1,0 +1,299 @@
+//! Runs the brandpulse dataflow on timely workers over file partitions, writing Parquet.
+
+use crate::config::Config;
+use crate::sinks::parquet::ParquetTable;
+use crate::sources::files::{discover, FilePartition, FileSpec};
+use crate::summary::Summary;
+use operators::{Dim, Epoch, Fact, Inputs, Pos, WatermarkReport};
+use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, DeadLetterRow, Event, Topic};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::input::Input;
+use timely::dataflow::operators::Probe;
+use timely::dataflow::ProbeHandle;
+
+/// Epochs in flight before the source waits for the dataflow (backpressure).
+const MAX_EPOCHS_IN_FLIGHT: u64 = 4;
+/// Raw bytes kept in a dead-letter row.
+const MAX_RAW_BYTES: usize = 64 * 1024;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ReplayJob {
+    /// Directory of `<topic>.ndjson[.gz]` files.
+    pub input: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Timely workers in this process.
+    pub workers: usize,
+    /// Configuration.
+    pub config: Config,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+struct Tables {
+    brand: ParquetTable<BrandMinuteRow>,
+    ad: ParquetTable<AdMinuteRow>,
+    cases: ParquetTable<CareCaseRow>,
+    alerts: ParquetTable<AlertRow>,
+    status: ParquetTable<BrandStatusRow>,
+    dead: ParquetTable<DeadLetterRow>,
+    summary: Summary,
+    error: Option<anyhow::Error>,
+}
+
+impl Tables {
+    fn check<T>(&mut self, r: anyhow::Result<T>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    operators::system_clock()
+}
+
+fn dead_letter(spec: &FileSpec, partition: u32, line: u64, reason: String, detail: String, raw: &[u8]) -> DeadLetterRow {
+    DeadLetterRow {
+        topic: spec.topic.name().to_string(),
+        source: spec.path.display().to_string(),
+        partition: partition as i32,
+        offset: line as i64,
+        reason,
+        detail,
+        raw: raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
+        recorded_at: now_ms(),
+    }
+}
+
+/// Runs a replay to completion and returns the merged summary.
+///
+/// # Errors
+/// Input discovery, configuration, or an output write failed.
+pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
+    let files = discover(&job.input)?;
+    if files.is_empty() {
+        anyhow::bail!("no input files in {}: expected some of brands.ndjson, ads.ndjson, mentions.ndjson, ad_comments.ndjson, care_events.ndjson (optionally .gz)", job.input.display());
+    }
+    let params = job.config.params()?;
+    let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let bar = job.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let bar_worker = bar.clone();
+    let batch = job.config.replay.batch_lines.max(1);
+    let lateness_ms = params.lateness_ms;
+    let defaults = params.defaults.clone();
+    let out = job.out.clone();
+    let counter = read_bytes.clone();
+    let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
+        let index = worker.index();
+        let peers = worker.peers();
+        let tables = Rc::new(RefCell::new(Tables {
+            brand: ParquetTable::new(&out, index),
+            ad: ParquetTable::new(&out, index),
+            cases: ParquetTable::new(&out, index),
+            alerts: ParquetTable::new(&out, index),
+            status: ParquetTable::new(&out, index),
+            dead: ParquetTable::new(&out, index),
+            summary: Summary::default(),
+            error: None,
+        }));
+        let names: Vec<FileSpec> = files.clone();
+        let probe = ProbeHandle::new();
+        let (mut facts_in, mut dims_in, mut reports_in) = worker.dataflow::<Epoch, _, _>(|scope| {
+            let (facts_in, facts) = scope.new_input::<Fact>();
+            let (dims_in, dims) = scope.new_input::<Dim>();
+            let (reports_in, reports) = scope.new_input::<WatermarkReport>();
+            let outs = operators::brandpulse(Inputs { facts, dims, reports }, params.clone());
+            macro_rules! sink {
+                ($stream:expr, $name:literal, |$t:ident, $rows:ident| $body:expr) => {{
+                    let tables = tables.clone();
+                    $stream.probe_with(&probe).sink(Pipeline, $name, move |(input, _frontier)| {
+                        input.for_each(|_cap, data| {
+                            let $t = &mut *tables.borrow_mut();
+                            let $rows = std::mem::take(data);
+                            $body
+                        });
+                    });
+                }};
+            }
+            sink!(outs.brand_minutes, "ParquetBrandMinutes", |t, rows| {
+                t.summary.add_brand_minutes(&rows);
+                let r = t.brand.push(rows);
+                t.check(r)
+            });
+            sink!(outs.ad_minutes, "ParquetAdMinutes", |t, rows| {
+                let r = t.ad.push(rows);
+                t.check(r)
+            });
+            sink!(outs.care_cases, "ParquetCareCases", |t, rows| {
+                t.summary.add_cases(&rows);
+                let r = t.cases.push(rows);
+                t.check(r)
+            });
+            sink!(outs.alerts_opened, "AlertsOpened", |t, rows| {
+                for a in &rows {
+                    tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; would send pause_all_publishing when a webhook is configured");
+                }
+                t.summary.alerts_opened += rows.len() as u64;
+            });
+            sink!(outs.alerts, "ParquetAlerts", |t, rows| {
+                t.summary.add_alerts(&rows);
+                let r = t.alerts.push(rows);
+                t.check(r)
+            });
+            sink!(outs.brand_status, "ParquetBrandStatus", |t, rows| {
+                let r = t.status.push(rows);
+                t.check(r)
+            });
+            let names_dl = names.clone();
+            sink!(outs.rejected, "ParquetRejected", |t, rows| {
+                let rows: Vec<DeadLetterRow> = rows
+                    .into_iter()
+                    .map(|r| {
+                        let spec = &names_dl[r.pos.partition as usize];
+                        t.summary.count_dead(&r.reason);
+                        dead_letter(spec, r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw)
+                    })
+                    .collect();
+                let r = t.dead.push(rows);
+                t.check(r)
+            });
+            sink!(outs.duplicates, "Duplicates", |t, rows| {
+                t.summary.duplicates += rows.len() as u64;
+            });
+            (facts_in, dims_in, reports_in)
+        });
+
+        // This worker's partitions.
+        let mut parts: Vec<FilePartition> = Vec::new();
+        for (i, spec) in files.iter().enumerate() {
+            if i % peers == index {
+                match FilePartition::open(i as u32, spec.clone(), lateness_ms) {
+                    Ok(p) => parts.push(p),
+                    Err(e) => {
+                        tables.borrow_mut().error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        let mut epoch: Epoch = 0;
+        loop {
+            let mut dead = Vec::new();
+            let mut read_lines = 0u64;
+            let mut late = 0u64;
+            for p in parts.iter_mut().filter(|p| !p.finished) {
+                let before = p.bytes_read;
+                let spec = p.spec.clone();
+                let partition = p.partition;
+                let r = p.read_round(batch, |clock, line, bytes| {
+                    read_lines += 1;
+                    let pos = Pos { partition, offset: line };
+                    match schemas::decode(spec.topic, bytes, &defaults) {
+                        Err(e) => dead.push(dead_letter(&spec, partition, line, e.reason.code(), e.detail, bytes)),
+                        Ok(ev) => {
+                            if let Some(ts) = ev.ts() {
+                                if !clock.admit(ts) {
+                                    late += 1;
+                                    let detail = format!("ts {} is more than the allowed lateness behind the partition's max {}", schemas::time::format_rfc3339(ts), clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default());
+                                    dead.push(dead_letter(&spec, partition, line, "late".into(), detail, bytes));
+                                    return;
+                                }
+                            }
+                            match ev {
+                                Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
+                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c)),
+                                Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
+                                Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
+                                Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
+                            }
+                        }
+                    }
+                });
+                if let Err(e) = r {
+                    tables.borrow_mut().error.get_or_insert(e);
+                    p.finished = true;
+                }
+                counter.fetch_add(p.bytes_read - before, Ordering::Relaxed);
+            }
+            let facts: Vec<&FilePartition> = parts.iter().filter(|p| p.spec.topic.is_fact()).collect();
+            let report = WatermarkReport {
+                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
+                any_active: facts.iter().any(|p| !p.finished),
+                max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
+            };
+            reports_in.send(report);
+            {
+                let mut t = tables.borrow_mut();
+                t.summary.lines_read += read_lines;
+                t.summary.late += late;
+                for d in &dead {
+                    t.summary.count_dead(&d.reason);
+                }
+                let r = t.dead.push(dead);
+                t.check(r);
+            }
+            epoch += 1;
+            facts_in.advance_to(epoch);
+            dims_in.advance_to(epoch);
+            reports_in.advance_to(epoch);
+            if index == 0 {
+                if let Some(bar) = &bar_worker {
+                    bar.set_position(counter.load(Ordering::Relaxed));
+                }
+            }
+            let lag = epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT);
+            worker.step_while(|| probe.less_than(&lag));
+            if parts.iter().all(|p| p.finished) {
+                break;
+            }
+        }
+        drop(facts_in);
+        drop(dims_in);
+        drop(reports_in);
+        worker.step_while(|| !probe.done());
+        let mut t = tables.borrow_mut();
+        for r in [t.brand.flush(), t.ad.flush(), t.cases.flush(), t.alerts.flush(), t.status.flush(), t.dead.flush()] {
+            t.check(r);
+        }
+        t.summary.rows_brand_minutes = t.brand.written();
+        t.summary.rows_ad_minutes = t.ad.written();
+        t.summary.rows_cases = t.cases.written();
+        t.summary.rows_alerts = t.alerts.written();
+        t.summary.rows_dead = t.dead.written();
+        match t.error.take() {
+            Some(e) => Err(format!("{e:#}")),
+            None => Ok(std::mem::take(&mut t.summary)),
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely workers: {e}"))?;
+    let mut total = Summary::default();
+    for r in guards.join() {
+        match r {
+            Ok(Ok(s)) => total.merge(s),
+            Ok(Err(e)) => anyhow::bail!(e),
+            Err(e) => anyhow::bail!("a worker failed: {e}"),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    total.bytes_read = read_bytes.load(Ordering::Relaxed);
+    let _ = Topic::ALL;
+    Ok(total)
+}

@@ -1,0 +1,2 @@
+//! Sinks: where output rows go.
+pub mod parquet;

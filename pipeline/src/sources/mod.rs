@@ -1,0 +1,2 @@
+//! Sources: where input records come from.
+pub mod files;

@@ -1,0 +1,179 @@
+//! The end-of-run summary: counts of what was read, rejected and written, and per-brand figures.
+
+use schemas::{AlertRow, BrandMinuteRow, CareCaseRow};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Per-brand figures for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct BrandFigures {
+    /// Mentions.
+    pub mentions: u64,
+    /// Negative mentions.
+    pub negative: u64,
+    /// Sum of scored sentiment.
+    pub sentiment_sum: f64,
+    /// Scored mentions.
+    pub sentiment_count: u64,
+    /// Ad comments.
+    pub ad_comments: u64,
+    /// Cases opened.
+    pub cases_opened: u64,
+    /// First responses.
+    pub first_responses: u64,
+    /// Within SLA.
+    pub within_sla: u64,
+    /// Cases with status breached or breached_unanswered.
+    pub breaches: u64,
+    /// Of which never answered.
+    pub unanswered_breaches: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Input lines read.
+    pub lines_read: u64,
+    /// Input bytes read.
+    pub bytes_read: u64,
+    /// Late events.
+    pub late: u64,
+    /// Duplicates dropped.
+    pub duplicates: u64,
+    /// Dead letters by reason.
+    pub dead_letters: BTreeMap<String, u64>,
+    /// Alerts opened.
+    pub alerts_opened: u64,
+    /// Final alert rows.
+    pub alerts: Vec<AlertRow>,
+    /// Per brand.
+    pub brands: BTreeMap<String, BrandFigures>,
+    /// Rows written.
+    pub rows_brand_minutes: u64,
+    /// Rows written.
+    pub rows_ad_minutes: u64,
+    /// Rows written.
+    pub rows_cases: u64,
+    /// Rows written.
+    pub rows_alerts: u64,
+    /// Rows written.
+    pub rows_dead: u64,
+}
+
+impl Summary {
+    /// Counts a dead letter.
+    pub fn count_dead(&mut self, reason: &str) {
+        *self.dead_letters.entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// Adds final brand-minute rows.
+    pub fn add_brand_minutes(&mut self, rows: &[BrandMinuteRow]) {
+        for r in rows {
+            let b = self.brands.entry(r.brand_id.clone()).or_default();
+            b.mentions += r.mentions;
+            b.negative += r.mentions_negative;
+            b.sentiment_sum += r.sentiment_sum;
+            b.sentiment_count += r.sentiment_count;
+            b.ad_comments += r.ad_comments;
+            b.cases_opened += r.cases_opened;
+            b.first_responses += r.first_responses;
+            b.within_sla += r.responses_within_sla;
+        }
+    }
+
+    /// Adds final case rows.
+    pub fn add_cases(&mut self, rows: &[CareCaseRow]) {
+        for r in rows {
+            let b = self.brands.entry(r.brand_id.clone()).or_default();
+            match r.sla_status.as_str() {
+                "breached" => b.breaches += 1,
+                "breached_unanswered" => {
+                    b.breaches += 1;
+                    b.unanswered_breaches += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Adds final alert rows.
+    pub fn add_alerts(&mut self, rows: &[AlertRow]) {
+        self.alerts.extend(rows.iter().cloned());
+    }
+
+    /// Merges another worker's summary.
+    pub fn merge(&mut self, o: Summary) {
+        self.lines_read += o.lines_read;
+        self.late += o.late;
+        self.duplicates += o.duplicates;
+        for (k, v) in o.dead_letters {
+            *self.dead_letters.entry(k).or_default() += v;
+        }
+        self.alerts_opened += o.alerts_opened;
+        self.alerts.extend(o.alerts);
+        for (k, v) in o.brands {
+            let b = self.brands.entry(k).or_default();
+            b.mentions += v.mentions;
+            b.negative += v.negative;
+            b.sentiment_sum += v.sentiment_sum;
+            b.sentiment_count += v.sentiment_count;
+            b.ad_comments += v.ad_comments;
+            b.cases_opened += v.cases_opened;
+            b.first_responses += v.first_responses;
+            b.within_sla += v.within_sla;
+            b.breaches += v.breaches;
+            b.unanswered_breaches += v.unanswered_breaches;
+        }
+        self.rows_brand_minutes += o.rows_brand_minutes;
+        self.rows_ad_minutes += o.rows_ad_minutes;
+        self.rows_cases += o.rows_cases;
+        self.rows_alerts += o.rows_alerts;
+        self.rows_dead += o.rows_dead;
+    }
+
+    /// A readable report.
+    pub fn render(&self, seconds: f64) -> String {
+        let mut s = String::new();
+        let rate = if seconds > 0.0 { self.lines_read as f64 / seconds } else { 0.0 };
+        let _ = writeln!(s, "read {} records ({:.1} MiB) in {:.2} s: {:.0} records/s", self.lines_read, self.bytes_read as f64 / 1048576.0, seconds, rate);
+        let dead: u64 = self.dead_letters.values().sum();
+        let _ = writeln!(s, "duplicates dropped: {}   late: {}   dead letters: {}", self.duplicates, self.late, dead);
+        for (reason, n) in &self.dead_letters {
+            let _ = writeln!(s, "    {reason:<28} {n}");
+        }
+        let _ = writeln!(s, "\nper brand:");
+        let _ = writeln!(s, "  {:<12} {:>9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>8} {:>10}", "brand", "mentions", "neg %", "avg sent", "ad cmts", "cases", "SLA met", "breaches", "unanswered");
+        for (brand, b) in &self.brands {
+            let neg = if b.mentions > 0 { 100.0 * b.negative as f64 / b.mentions as f64 } else { 0.0 };
+            let avg = if b.sentiment_count > 0 { b.sentiment_sum / b.sentiment_count as f64 } else { 0.0 };
+            let sla = if b.first_responses > 0 { format!("{:.1}%", 100.0 * b.within_sla as f64 / b.first_responses as f64) } else { "-".into() };
+            let _ = writeln!(s, "  {:<12} {:>9} {:>7.1}% {:>9.3} {:>8} {:>7} {:>9} {:>8} {:>10}", brand, b.mentions, neg, avg, b.ad_comments, b.cases_opened, sla, b.breaches, b.unanswered_breaches);
+        }
+        let _ = writeln!(s, "\ncrisis alerts: {}", self.alerts.len());
+        let mut alerts = self.alerts.clone();
+        alerts.sort_by(|a, b| a.alert_id.cmp(&b.alert_id));
+        for a in &alerts {
+            let resolved = a.resolved_window.map(schemas::time::format_rfc3339).unwrap_or_else(|| "still open".into());
+            let _ = writeln!(
+                s,
+                "  {} brand={} ad={} opened {} with {} comments (negative {:.0}%, risky {:.0}%), resolved {}; action {} ({})",
+                a.alert_id,
+                a.brand_id,
+                a.ad_id,
+                schemas::time::format_rfc3339(a.opened_at),
+                a.comments,
+                100.0 * a.neg_share,
+                100.0 * a.risk_share,
+                resolved,
+                a.action.as_deref().unwrap_or("none"),
+                a.action_status
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nrows written: brand_metrics_minute {}, ad_metrics_minute {}, care_cases {}, alerts {}, dead_letter {}",
+            self.rows_brand_minutes, self.rows_ad_minutes, self.rows_cases, self.rows_alerts, self.rows_dead
+        );
+        s
+    }
+}
