@@ -110,6 +110,7 @@ pub fn ads_and_crisis<'s>(input: StreamVec<'s, Epoch, AdsIn>, side: StreamVec<'s
         ads: FxHashMap::default(),
         per_ad: FxHashMap::default(),
         finality: BTreeMap::new(),
+        gauge: Default::default(),
     };
     epoch_operator("AdsCrisis", input, |i: &AdsIn| route(i.ad_id()), side, logic)
 }
@@ -166,6 +167,7 @@ struct Ads {
     ads: FxHashMap<String, Arc<AdInfo>>,
     per_ad: FxHashMap<String, AdState>,
     finality: BTreeMap<Millis, FxHashSet<String>>,
+    gauge: crate::types::GaugeShare,
 }
 
 impl Ads {
@@ -263,7 +265,7 @@ impl Ads {
                             pos: c.pos,
                             reason: "unknown_ad_expired".into(),
                             detail: format!("ad {ad_id:?} was still unknown when the comment's window became final"),
-                            raw: serde_json::to_vec(&c.comment).unwrap_or_default(),
+                            raw: c.raw,
                         }));
                     }
                 }
@@ -405,11 +407,14 @@ impl EpochLogic<AdsIn, AdsOut> for Ads {
             let ads = self.finality.pop_first().expect("non-empty").1;
             self.finalize(minute, ads, true, out);
         }
+        let live: usize = self.finality.values().map(|s| s.len()).sum();
+        self.gauge.set(&self.params.gauges.windows, live);
     }
 
     fn on_end(&mut self, _watermark: Millis, out: &mut Vec<AdsOut>) {
         while let Some((minute, ads)) = self.finality.pop_first() {
             self.finalize(minute, ads, false, out);
         }
+        self.gauge.set(&self.params.gauges.windows, 0);
     }
 }

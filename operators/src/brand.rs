@@ -70,6 +70,7 @@ pub fn brand_store<'s>(input: StreamVec<'s, Epoch, BrandIn>, side: StreamVec<'s,
         cases: FxHashMap::default(),
         pauses: FxHashMap::default(),
         open_alerts: FxHashMap::default(),
+        gauge_windows: Default::default(),
     };
     epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, logic)
 }
@@ -112,6 +113,7 @@ struct BrandStore {
     cases: FxHashMap<String, CaseEntry>,
     pauses: FxHashMap<String, Pause>,
     open_alerts: FxHashMap<String, AlertRow>,
+    gauge_windows: crate::types::GaugeShare,
 }
 
 impl BrandStore {
@@ -266,6 +268,13 @@ impl BrandStore {
     }
 }
 
+fn crisis_order(c: &CrisisEvent) -> (Millis, u8, String) {
+    match c {
+        CrisisEvent::Resolved { alert_id, resolved_window, .. } => (*resolved_window + schemas::time::MINUTE_MS, 0, alert_id.clone()),
+        CrisisEvent::Opened(o) => (o.opened_at, 1, o.alert_id.clone()),
+    }
+}
+
 impl EpochLogic<BrandIn, BrandOut> for BrandStore {
     fn on_epoch(&mut self, input: EpochInput<BrandIn>, out: &mut Vec<BrandOut>) {
         let prev_w = input.prev_watermark;
@@ -336,6 +345,9 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         for case_id in dirty {
             self.recontribute(&case_id, prev_w);
         }
+        // Crises of one brand can come from several ad workers: order them by event time so that
+        // which alert pauses the brand does not depend on arrival order.
+        crises.sort_by(|a, b| crisis_order(a).partial_cmp(&crisis_order(b)).unwrap_or(std::cmp::Ordering::Equal));
         for c in crises {
             self.on_crisis(c, out);
         }
@@ -346,6 +358,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
             let ((minute, brand_id), w) = self.windows.pop_first().expect("non-empty");
             Self::emit_window(&brand_id, minute, w, out);
         }
+        self.gauge_windows.set(&self.params.gauges.windows, self.windows.len());
     }
 
     fn on_end(&mut self, watermark: Millis, out: &mut Vec<BrandOut>) {
@@ -385,5 +398,6 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
             st.paused_since = p.paused_since;
         }
         out.extend(status.into_values().map(BrandOut::Status));
+        self.gauge_windows.set(&self.params.gauges.windows, 0);
     }
 }

@@ -122,7 +122,7 @@ pub enum CareOut {
 
 /// Keeps case state from care events, emits case summaries and source requests, evicts cases.
 pub fn cases<'s>(events: StreamVec<'s, Epoch, (Pos, CareEvent)>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, CareOut> {
-    let logic = Cases { params, cases: FxHashMap::default(), due: BTreeMap::new() };
+    let logic = Cases { params, cases: FxHashMap::default(), due: BTreeMap::new(), gauge: Default::default() };
     epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, logic)
 }
 
@@ -136,6 +136,7 @@ struct Cases {
     params: Params,
     cases: FxHashMap<String, CaseState>,
     due: BTreeMap<Millis, Vec<String>>,
+    gauge: crate::types::GaugeShare,
 }
 
 impl Cases {
@@ -201,11 +202,13 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
                 out.push(CareOut::Case(CaseMsg { brand_id: summary.brand_id.clone(), case_id, summary: Some(summary), evicted: Some(why) }));
             }
         }
+        self.gauge.set(&self.params.gauges.cases, self.cases.len());
     }
 
     fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<CareOut>) {
         self.cases.clear();
         self.due.clear();
+        self.gauge.set(&self.params.gauges.cases, 0);
     }
 }
 
@@ -242,7 +245,14 @@ pub struct KindDiff {
 /// and whose ts is within `L` of the case's opened time. Keeps sources and requests for `2L` of
 /// watermark past their time (after that no partner can still arrive); matches already made stay.
 pub fn source_join<'s>(input: StreamVec<'s, Epoch, SourceIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, KindDiff> {
-    let logic = SourceJoin { params, sources: FxHashMap::default(), requests: FxHashMap::default(), emitted: FxHashMap::default(), expiry: BTreeMap::new() };
+    let logic = SourceJoin {
+        params,
+        sources: FxHashMap::default(),
+        requests: FxHashMap::default(),
+        emitted: FxHashMap::default(),
+        expiry: BTreeMap::new(),
+        gauge: Default::default(),
+    };
     epoch_operator(
         "SourceJoin",
         input,
@@ -263,6 +273,7 @@ struct SourceJoin {
     requests: FxHashMap<String, FxHashMap<RequestKey, i64>>,
     emitted: FxHashMap<String, FxHashMap<(String, String), SourceKind>>,
     expiry: BTreeMap<Millis, Vec<(String, Option<RequestKey>)>>,
+    gauge: crate::types::GaugeShare,
 }
 
 impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
@@ -349,7 +360,14 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
                 }
             }
         }
+        self.gauge.set(&self.params.gauges.join_entries, self.sources.len() + self.requests.len());
     }
 
-    fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<KindDiff>) {}
+    fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<KindDiff>) {
+        self.sources.clear();
+        self.requests.clear();
+        self.emitted.clear();
+        self.expiry.clear();
+        self.gauge.set(&self.params.gauges.join_entries, 0);
+    }
 }

@@ -38,6 +38,8 @@ pub struct ScoredComment {
     pub comment: AdComment,
     /// Upstream or computed sentiment; `None` when unscored.
     pub sentiment: Option<f64>,
+    /// The record as read.
+    pub raw: Vec<u8>,
 }
 
 /// The outputs of [`dedup`].
@@ -77,7 +79,7 @@ pub enum Accepted {
 /// comments, and pre-aggregates the epoch's mentions per (brand, minute). An id is remembered
 /// until its window is final.
 pub fn dedup<'s>(facts: StreamVec<'s, Epoch, Fact>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, Accepted> {
-    let logic = Dedup { params, seen: FxHashMap::default(), expiry: BTreeMap::new() };
+    let logic = Dedup { params, seen: FxHashMap::default(), expiry: BTreeMap::new(), gauge: Default::default() };
     epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
 }
 
@@ -85,6 +87,7 @@ struct Dedup {
     params: Params,
     seen: FxHashMap<(Topic, String), ()>,
     expiry: BTreeMap<Millis, Vec<(Topic, String)>>,
+    gauge: crate::types::GaugeShare,
 }
 
 impl EpochLogic<Fact, Accepted> for Dedup {
@@ -119,10 +122,10 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                     agg.add(&BrandAgg::mention(s, m.reach), 1);
                     out.push(Accepted::Source { event_id: m.event_id, ts, kind: SourceKind::Mention });
                 }
-                Fact::Comment(pos, c) => {
+                Fact::Comment(pos, c, raw) => {
                     let s = c.sentiment.or_else(|| self.params.scorer.score(&c.text, c.lang.as_deref()));
                     out.push(Accepted::Source { event_id: c.event_id.clone(), ts, kind: SourceKind::AdComment });
-                    out.push(Accepted::Comment(ScoredComment { pos, comment: c, sentiment: s }));
+                    out.push(Accepted::Comment(ScoredComment { pos, comment: c, sentiment: s, raw }));
                 }
                 Fact::Care(pos, e) => out.push(Accepted::Care(pos, e)),
             }
@@ -136,19 +139,22 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                 self.seen.remove(&key);
             }
         }
+        self.gauge.set(&self.params.gauges.dedup_ids, self.seen.len());
     }
 
     fn on_end(&mut self, _watermark: Millis, _out: &mut Vec<Accepted>) {
         self.seen.clear();
         self.expiry.clear();
+        self.gauge.set(&self.params.gauges.dedup_ids, 0);
     }
 }
 
-/// Re-encodes a fact as JSON for a dead-letter record.
+/// A fact's bytes for a dead-letter record: comments keep the bytes read; mentions and care
+/// events (rejected here only when their window was already final) are re-encoded as JSON.
 pub fn raw_json(fact: &Fact) -> Vec<u8> {
     let r = match fact {
         Fact::Mention(_, m) => serde_json::to_vec(m),
-        Fact::Comment(_, c) => serde_json::to_vec(c),
+        Fact::Comment(_, _, raw) => return raw.clone(),
         Fact::Care(_, e) => serde_json::to_vec(e),
     };
     r.unwrap_or_default()

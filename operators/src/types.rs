@@ -32,8 +32,8 @@ pub struct Pos {
 pub enum Fact {
     /// A mention.
     Mention(Pos, Mention),
-    /// An ad comment.
-    Comment(Pos, AdComment),
+    /// An ad comment, with its raw bytes (kept for the dead letter should its ad never arrive).
+    Comment(Pos, AdComment, Vec<u8>),
     /// A care event.
     Care(Pos, CareEvent),
 }
@@ -43,21 +43,21 @@ impl Fact {
     pub fn ts(&self) -> Millis {
         match self {
             Fact::Mention(_, m) => m.ts,
-            Fact::Comment(_, c) => c.ts,
+            Fact::Comment(_, c, _) => c.ts,
             Fact::Care(_, e) => e.ts,
         }
     }
     /// Position.
     pub fn pos(&self) -> Pos {
         match self {
-            Fact::Mention(p, _) | Fact::Comment(p, _) | Fact::Care(p, _) => *p,
+            Fact::Mention(p, _) | Fact::Comment(p, _, _) | Fact::Care(p, _) => *p,
         }
     }
     /// Dedup id.
     pub fn event_id(&self) -> &str {
         match self {
             Fact::Mention(_, m) => &m.event_id,
-            Fact::Comment(_, c) => &c.event_id,
+            Fact::Comment(_, c, _) => &c.event_id,
             Fact::Care(_, e) => &e.event_id,
         }
     }
@@ -132,6 +132,34 @@ pub struct Params {
     pub scorer: crate::sentiment::Scorer,
     /// Wall clock in epoch ms (for `detected_at`); injectable for tests.
     pub clock: fn() -> Millis,
+    /// Live-state gauges, summed over the workers of this process.
+    pub gauges: std::sync::Arc<Gauges>,
+}
+
+/// Sizes of live operator state (keys held), for metrics and the bounded-state guarantee.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Open brand-minute and ad-minute windows.
+    pub windows: std::sync::atomic::AtomicI64,
+    /// Cases held (case state and brand store).
+    pub cases: std::sync::atomic::AtomicI64,
+    /// Event ids remembered for dedup.
+    pub dedup_ids: std::sync::atomic::AtomicI64,
+    /// Sources and requests held by the source join.
+    pub join_entries: std::sync::atomic::AtomicI64,
+}
+
+/// One operator instance's share of a gauge: reports changes of its own count.
+#[derive(Debug, Default)]
+pub struct GaugeShare(i64);
+
+impl GaugeShare {
+    /// Sets this instance's count to `now`.
+    pub fn set(&mut self, gauge: &std::sync::atomic::AtomicI64, now: usize) {
+        let now = now as i64;
+        gauge.fetch_add(now - self.0, std::sync::atomic::Ordering::Relaxed);
+        self.0 = now;
+    }
 }
 
 impl Params {

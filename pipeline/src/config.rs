@@ -137,6 +137,7 @@ impl Config {
             defaults: std::sync::Arc::new(self.defaults.profile()),
             scorer,
             clock: operators::system_clock,
+            gauges: Default::default(),
         })
     }
 }

@@ -217,7 +217,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                             }
                             match ev {
                                 Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
-                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c)),
+                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
                                 Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
                                 Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
                                 Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),

@@ -22,7 +22,10 @@ fn check_scenario(input: &Path, extra: &[&str], label: &str) {
     let out = tempfile::tempdir().expect("temp dir");
     run_replay(input, out.path(), extra);
     let diffs = compare_output(out.path());
-    assert_no_diffs(&format!("golden scenario [{label}] (flags {extra:?})"), &diffs);
+    assert_no_diffs(
+        &format!("golden scenario [{label}] (flags {extra:?})"),
+        &diffs,
+    );
 }
 
 /// Differences between the Parquet output under `out` and `tests/golden/expected/`.
@@ -31,7 +34,14 @@ fn compare_output(out: &Path) -> Vec<String> {
     for spec in ALL_TABLES {
         let data = read_table(out, spec);
         diffs.extend(data.problems.iter().cloned());
-        let expected = normalize_expected(spec, load_expected(&golden_dir().join("expected").join(format!("{}.json", spec.name))));
+        let expected = normalize_expected(
+            spec,
+            load_expected(
+                &golden_dir()
+                    .join("expected")
+                    .join(format!("{}.json", spec.name)),
+            ),
+        );
         if spec.name == DEAD_LETTER.name {
             diffs.extend(check_dead_letter_extras(&data.rows));
         }
@@ -64,7 +74,9 @@ fn golden_expected_files_are_well_formed() {
     // Guards the hand-written expectations themselves: every column present, keys unique,
     // timestamps parse, every dead-letter raw value is the named input line.
     for spec in ALL_TABLES {
-        let path = golden_dir().join("expected").join(format!("{}.json", spec.name));
+        let path = golden_dir()
+            .join("expected")
+            .join(format!("{}.json", spec.name));
         let rows = normalize_expected(spec, load_expected(&path));
         let mut diffs = compare_rows(spec, &rows, &rows);
         diffs.retain(|d| !d.contains("null but the contract"));
@@ -73,7 +85,9 @@ fn golden_expected_files_are_well_formed() {
             for row in &rows {
                 let topic = row["topic"].as_str().unwrap();
                 let line = row["offset"].as_u64().unwrap() as usize;
-                let bytes = std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
+                let bytes =
+                    std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson")))
+                        .unwrap();
                 let lines = split_lines(&bytes);
                 assert_eq!(
                     row["raw"],
@@ -87,22 +101,38 @@ fn golden_expected_files_are_well_formed() {
 
 #[test]
 fn golden_batch1_workers1() {
-    check_scenario(&golden_dir().join("input"), &["--batch-lines", "1", "-w", "1"], "batch 1, 1 worker");
+    check_scenario(
+        &golden_dir().join("input"),
+        &["--batch-lines", "1", "-w", "1"],
+        "batch 1, 1 worker",
+    );
 }
 
 #[test]
 fn golden_batch1_workers2() {
-    check_scenario(&golden_dir().join("input"), &["--batch-lines", "1", "-w", "2"], "batch 1, 2 workers");
+    check_scenario(
+        &golden_dir().join("input"),
+        &["--batch-lines", "1", "-w", "2"],
+        "batch 1, 2 workers",
+    );
 }
 
 #[test]
 fn golden_batch4096_workers1() {
-    check_scenario(&golden_dir().join("input"), &["--batch-lines", "4096", "-w", "1"], "batch 4096, 1 worker");
+    check_scenario(
+        &golden_dir().join("input"),
+        &["--batch-lines", "4096", "-w", "1"],
+        "batch 4096, 1 worker",
+    );
 }
 
 #[test]
 fn golden_batch4096_workers2() {
-    check_scenario(&golden_dir().join("input"), &["--batch-lines", "4096", "-w", "2"], "batch 4096, 2 workers");
+    check_scenario(
+        &golden_dir().join("input"),
+        &["--batch-lines", "4096", "-w", "2"],
+        "batch 4096, 2 workers",
+    );
 }
 
 /// The same scenario with the fact files gzip-compressed (`<topic>.ndjson.gz`).
@@ -111,9 +141,11 @@ fn golden_gzip_input() {
     use std::io::Write;
     let input = tempfile::tempdir().expect("temp dir");
     for topic in TOPICS {
-        let bytes = std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
+        let bytes =
+            std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
         if matches!(topic, "mentions" | "ad_comments" | "care_events") {
-            let file = std::fs::File::create(input.path().join(format!("{topic}.ndjson.gz"))).unwrap();
+            let file =
+                std::fs::File::create(input.path().join(format!("{topic}.ndjson.gz"))).unwrap();
             let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::default());
             enc.write_all(&bytes).unwrap();
             enc.finish().unwrap();
@@ -121,18 +153,9 @@ fn golden_gzip_input() {
             std::fs::write(input.path().join(format!("{topic}.ndjson")), bytes).unwrap();
         }
     }
-    check_scenario(input.path(), &["--batch-lines", "3", "-w", "2"], "gzip fact files, batch 3, 2 workers");
-}
-
-/// Compares an existing output directory (env `BRANDPULSE_GOLDEN_OUT`, e.g. from a manual
-/// `brandpulse replay --input pipeline/tests/golden/input --out DIR`) with the expectations,
-/// without running the binary. `cargo test -p brandpulse --test golden -- --ignored`.
-#[test]
-#[ignore = "needs BRANDPULSE_GOLDEN_OUT"]
-fn golden_compare_existing_output() {
-    let Some(out) = std::env::var_os("BRANDPULSE_GOLDEN_OUT") else {
-        panic!("set BRANDPULSE_GOLDEN_OUT to a replay output directory");
-    };
-    let diffs = compare_output(Path::new(&out));
-    assert_no_diffs(&format!("output {}", Path::new(&out).display()), &diffs);
+    check_scenario(
+        input.path(),
+        &["--batch-lines", "3", "-w", "2"],
+        "gzip fact files, batch 3, 2 workers",
+    );
 }

@@ -69,7 +69,7 @@ impl LexiconError {
 /// A word-valence lexicon for one language.
 ///
 /// # Format
-/// UTF-8 text, one entry per line: `word TAB valence`, where `valence` is a finite decimal number,
+/// UTF-8 text (a leading byte-order mark is skipped), one entry per line: `word TAB valence`, where `valence` is a finite decimal number,
 /// normally on VADER's scale from -4 (extremely negative) to 4 (extremely positive). Further
 /// tab-separated columns are ignored. Blank lines and lines starting with `#` are ignored. Words
 /// are matched case-insensitively (they are lower-cased when loaded) and must be single words made
@@ -97,6 +97,7 @@ impl Lexicon {
     pub fn parse(text: &str) -> Result<Self, LexiconError> {
         let mut words: FxHashMap<Box<str>, f64> = FxHashMap::default();
         let mut first_line: FxHashMap<Box<str>, usize> = FxHashMap::default();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.lines().enumerate() {
             let line_no = index + 1;
             let bad = |reason: String| LexiconError::Line {
@@ -221,8 +222,8 @@ mod tests {
 
     #[test]
     fn parses_words_comments_and_extra_columns() {
-        let lex = Lexicon::parse("# French sample\n\nbon\t1.9\nMauvais\t-2.5\t0.8\t[-2, -3]\r\n")
-            .unwrap();
+        let text = "\u{feff}# French sample\n\nbon\t1.9\nMauvais\t-2.5\t0.8\t[-2, -3]\r\n";
+        let lex = Lexicon::parse(text).unwrap();
         assert_eq!(lex.len(), 2);
         assert_eq!(lex.valence("bon"), Some(1.9));
         assert_eq!(lex.valence("mauvais"), Some(-2.5));

@@ -1,5 +1,4 @@
 //! Sentiment scoring: VADER for English, word-valence lexicons for other languages, language detection.
-#![deny(missing_docs)]
 
 pub mod lang;
 pub mod lexicon;
