@@ -108,9 +108,12 @@ pub struct Rejected {
     pub raw: Vec<u8>,
 }
 
-/// A worker's per-epoch report for the watermark (SPEC §3).
+/// A worker's report for the watermark (SPEC §3), sent at every epoch the worker reads, and at
+/// epoch 0 by every worker. A worker's latest report stands for it until it sends another.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct WatermarkReport {
+    /// The reporting worker's index.
+    pub worker: usize,
     /// Minimum `M_p` over the worker's active fact partitions that have data.
     pub active_min: Option<Millis>,
     /// Whether the worker has any fact partition that has not ended.

@@ -68,9 +68,10 @@ pub fn combine(prev: Millis, max_seen: Millis, reports: &[WatermarkReport]) -> M
 
 /// The global watermark per epoch, from every worker's reports, broadcast to all workers.
 ///
-/// Each worker must send exactly one report per epoch it takes part in. Reports are gathered on
-/// worker 0, combined when the epoch is complete, and the result is broadcast as
-/// [`Side::Watermark`] at the same epoch.
+/// Every worker reports at epoch 0 and at each epoch it reads data; its latest report stands
+/// for it at the epochs it skips (a worker that has not reported yet counts as active without
+/// data). Reports are gathered on worker 0, combined when the epoch is complete, and the result
+/// is broadcast as [`Side::Watermark`] at the same epoch.
 pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> StreamVec<'s, Epoch, Side> {
     reports
         .unary_frontier(Exchange::new(|_: &WatermarkReport| 0u64), "Watermark", |_cap, _info| {
@@ -78,6 +79,7 @@ pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> S
                 BTreeMap::new();
             let mut last = NO_WATERMARK;
             let mut max_seen = NO_WATERMARK;
+            let mut latest: Vec<WatermarkReport> = Vec::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a time");
@@ -93,8 +95,14 @@ pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> S
                         break;
                     }
                     let (_, (cap, reports)) = stash.pop_first().expect("non-empty");
-                    max_seen = reports.iter().filter_map(|r| r.max_ts).fold(max_seen, Millis::max);
-                    last = combine(last, max_seen, &reports);
+                    for r in reports {
+                        if latest.len() <= r.worker {
+                            latest.resize(r.worker + 1, WatermarkReport { worker: 0, active_min: None, any_active: true, max_ts: None });
+                        }
+                        latest[r.worker] = r;
+                    }
+                    max_seen = latest.iter().filter_map(|r| r.max_ts).fold(max_seen, Millis::max);
+                    last = combine(last, max_seen, &latest);
                     output.session(&cap).give(Side::Watermark(last));
                 }
             }
@@ -108,10 +116,10 @@ mod tests {
 
     #[test]
     fn watermark_is_min_of_active_then_max_at_the_end() {
-        let a = WatermarkReport { active_min: Some(10), any_active: true, max_ts: Some(10) };
-        let b = WatermarkReport { active_min: Some(7), any_active: true, max_ts: Some(20) };
+        let a = WatermarkReport { worker: 0, active_min: Some(10), any_active: true, max_ts: Some(10) };
+        let b = WatermarkReport { worker: 0, active_min: Some(7), any_active: true, max_ts: Some(20) };
         assert_eq!(combine(NO_WATERMARK, 20, &[a, b]), 7);
-        let done = WatermarkReport { active_min: None, any_active: false, max_ts: Some(20) };
+        let done = WatermarkReport { worker: 0, active_min: None, any_active: false, max_ts: Some(20) };
         assert_eq!(combine(7, 20, &[done, a]), 10);
         // All ended: the largest ts ever seen, also from workers that stopped reporting.
         assert_eq!(combine(7, 25, &[done]), 25);

@@ -115,7 +115,7 @@ fn run(minutes: i64) -> (Vec<Sample>, Sample, usize) {
             let last = m + 1 == minutes;
             // Care events run 4 min ahead of the partition's other facts: M_p is the max ts.
             let max_ts = base + 4 * MINUTE;
-            reports.send(WatermarkReport { active_min: Some(max_ts), any_active: !last, max_ts: Some(max_ts) });
+            reports.send(WatermarkReport { worker: 0, active_min: Some(max_ts), any_active: !last, max_ts: Some(max_ts) });
             let next = m as u64 + 1;
             facts.advance_to(next);
             dims.advance_to(next);

@@ -84,19 +84,20 @@ pub struct SentimentConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReplayConfig {
-    /// Lines read from every file per epoch.
-    pub batch_lines: usize,
+    /// Width of a replay epoch in seconds of event time: every file is read up to the same
+    /// event time per epoch (smaller: lower latency and memory; larger: less overhead).
+    pub epoch_seconds: u64,
 }
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        ReplayConfig { batch_lines: 4096 }
+        ReplayConfig { epoch_seconds: 60 }
     }
 }
 
 impl Config {
     /// Loads defaults, then the TOML file (if given), then `BRANDPULSE_*` variables
-    /// (`BRANDPULSE_LATENESS_SECONDS=600`, nested keys with `__`: `BRANDPULSE_REPLAY__BATCH_LINES=1`).
+    /// (`BRANDPULSE_LATENESS_SECONDS=600`, nested keys with `__`: `BRANDPULSE_REPLAY__EPOCH_SECONDS=10`).
     ///
     /// # Errors
     /// Names the file or variable and the key that is wrong.
@@ -156,8 +157,8 @@ mod tests {
         std::fs::write(&f, "lateness_seconds = \"soon\"\n").unwrap();
         let err = Config::load(Some(&f)).unwrap_err().to_string();
         assert!(err.contains("lateness_seconds"), "{err}");
-        std::fs::write(&f, "lateness_seconds = 60\n[replay]\nbatch_lines = 7\n").unwrap();
+        std::fs::write(&f, "lateness_seconds = 60\n[replay]\nepoch_seconds = 7\n").unwrap();
         let c = Config::load(Some(&f)).unwrap();
-        assert_eq!((c.lateness_seconds, c.replay.batch_lines), (60, 7));
+        assert_eq!((c.lateness_seconds, c.replay.epoch_seconds), (60, 7));
     }
 }

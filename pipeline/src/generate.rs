@@ -18,8 +18,9 @@
 //!   ends there (such cases stay unanswered or unresolved).
 //! - The crisis: on the second ad of the first brand (`acme`), a burst of 64–80 (or three times the
 //!   ad's normal ten-minute volume, if larger) negative, mostly risky comments, spread over five
-//!   minutes starting at 40 % of the span. That ad has little normal traffic (15 % negative, 2 %
-//!   risky), and so do all others, so nothing else crosses the crisis thresholds.
+//!   minutes starting at 40 % of the span. That ad has little normal traffic (about a dozen comments
+//!   per ten minutes in the demo, fewer than `min_comments`); ordinary comments are 12 % negative
+//!   and 2 % risky on every ad, so nothing else crosses the crisis thresholds.
 //! - Texts come from per-brand template pools built once in [`Generator::new`]; English texts are
 //!   ordinary short social posts (emoji, caps, "!!!", negations) that VADER scores consistently
 //!   with the template's tone. Upstream `sentiment`, when present, agrees with that tone.
@@ -133,8 +134,12 @@ const MENTION_PLATFORMS: [(&str, f64); 5] = [
     ("tiktok", 0.85),
     ("facebook", 1.0),
 ];
-const AD_PLATFORMS: [(&str, &str); 4] =
-    [("facebook", "fb"), ("instagram", "ig"), ("tiktok", "tt"), ("youtube", "yt")];
+const AD_PLATFORMS: [(&str, &str); 4] = [
+    ("facebook", "fb"),
+    ("instagram", "ig"),
+    ("tiktok", "tt"),
+    ("youtube", "yt"),
+];
 const CARE_CHANNELS: [&str; 6] = ["twitter", "facebook", "instagram", "email", "chat", "phone"];
 const RISK_TERMS: [&str; 5] = ["torrent", "free download", "pirate", "scam", "boycott"];
 
@@ -161,16 +166,76 @@ struct BrandSeed {
 }
 
 const BRAND_SEEDS: [BrandSeed; 10] = [
-    BrandSeed { id: "acme", name: "Acme", products: ["Rocket Skates", "Acme app", "Anvil Pro"], tone: [0.40, 0.35, 0.25], weight: 1.0 },
-    BrandSeed { id: "globex", name: "Globex", products: ["Globex Cloud", "Globex card", "Globex Hammock"], tone: [0.45, 0.35, 0.20], weight: 0.85 },
-    BrandSeed { id: "initech", name: "Initech", products: ["TPS Suite", "Initech printer", "Initech Desk"], tone: [0.30, 0.35, 0.35], weight: 0.7 },
-    BrandSeed { id: "umbrella", name: "Umbrella", products: ["Umbrella Labs app", "Umbrella Vitamins", "Umbrella Plus"], tone: [0.35, 0.35, 0.30], weight: 0.6 },
-    BrandSeed { id: "hooli", name: "Hooli", products: ["Hooli Phone", "HooliChat", "Nucleus"], tone: [0.40, 0.35, 0.25], weight: 0.55 },
-    BrandSeed { id: "stark", name: "Stark", products: ["Stark Watch", "Stark Energy plan", "Jarvis Home"], tone: [0.45, 0.35, 0.20], weight: 0.5 },
-    BrandSeed { id: "wayne", name: "Wayne", products: ["Wayne Auto", "Wayne Bank app", "Wayne card"], tone: [0.35, 0.40, 0.25], weight: 0.45 },
-    BrandSeed { id: "wonka", name: "Wonka", products: ["Wonka Bar", "Wonka Fizz", "Wonka Gum"], tone: [0.50, 0.30, 0.20], weight: 0.45 },
-    BrandSeed { id: "cyberdyne", name: "Cyberdyne", products: ["Cyberdyne Assistant", "Cyberdyne router", "Cyberdyne Cam"], tone: [0.30, 0.40, 0.30], weight: 0.4 },
-    BrandSeed { id: "tyrell", name: "Tyrell", products: ["Tyrell Vacuum", "Tyrell Home", "Tyrell Lamp"], tone: [0.40, 0.35, 0.25], weight: 0.4 },
+    BrandSeed {
+        id: "acme",
+        name: "Acme",
+        products: ["Rocket Skates", "Acme app", "Anvil Pro"],
+        tone: [0.40, 0.35, 0.25],
+        weight: 1.0,
+    },
+    BrandSeed {
+        id: "globex",
+        name: "Globex",
+        products: ["Globex Cloud", "Globex card", "Globex Hammock"],
+        tone: [0.45, 0.35, 0.20],
+        weight: 0.85,
+    },
+    BrandSeed {
+        id: "initech",
+        name: "Initech",
+        products: ["TPS Suite", "Initech printer", "Initech Desk"],
+        tone: [0.30, 0.35, 0.35],
+        weight: 0.7,
+    },
+    BrandSeed {
+        id: "umbrella",
+        name: "Umbrella",
+        products: ["Umbrella Labs app", "Umbrella Vitamins", "Umbrella Plus"],
+        tone: [0.35, 0.35, 0.30],
+        weight: 0.6,
+    },
+    BrandSeed {
+        id: "hooli",
+        name: "Hooli",
+        products: ["Hooli Phone", "HooliChat", "Nucleus"],
+        tone: [0.40, 0.35, 0.25],
+        weight: 0.55,
+    },
+    BrandSeed {
+        id: "stark",
+        name: "Stark",
+        products: ["Stark Watch", "Stark Energy plan", "Jarvis Home"],
+        tone: [0.45, 0.35, 0.20],
+        weight: 0.5,
+    },
+    BrandSeed {
+        id: "wayne",
+        name: "Wayne",
+        products: ["Wayne Auto", "Wayne Bank app", "Wayne card"],
+        tone: [0.35, 0.40, 0.25],
+        weight: 0.45,
+    },
+    BrandSeed {
+        id: "wonka",
+        name: "Wonka",
+        products: ["Wonka Bar", "Wonka Fizz", "Wonka Gum"],
+        tone: [0.50, 0.30, 0.20],
+        weight: 0.45,
+    },
+    BrandSeed {
+        id: "cyberdyne",
+        name: "Cyberdyne",
+        products: ["Cyberdyne Assistant", "Cyberdyne router", "Cyberdyne Cam"],
+        tone: [0.30, 0.40, 0.30],
+        weight: 0.4,
+    },
+    BrandSeed {
+        id: "tyrell",
+        name: "Tyrell",
+        products: ["Tyrell Vacuum", "Tyrell Home", "Tyrell Lamp"],
+        tone: [0.40, 0.35, 0.25],
+        weight: 0.4,
+    },
 ];
 
 // --- mention templates: {b} brand name, {B} upper-case name, {h} handle, {p} product -----------
@@ -360,18 +425,38 @@ const EN_COMMENT_RISKY: &[&str] = &[
     "some people want to boycott {b}, why?",
 ];
 const FR_COMMENT: [&[&str]; 3] = [
-    &["J'adore cette pub", "Trop bien, je veux le {p}", "Super produit 👍"],
-    &["C'est combien ?", "Disponible en Belgique ?", "Où l'acheter ?"],
+    &[
+        "J'adore cette pub",
+        "Trop bien, je veux le {p}",
+        "Super produit 👍",
+    ],
+    &[
+        "C'est combien ?",
+        "Disponible en Belgique ?",
+        "Où l'acheter ?",
+    ],
     &["Trop cher", "Encore cette pub...", "Déçu du {p}"],
 ];
 const DE_COMMENT: [&[&str]; 3] = [
     &["Tolle Werbung!", "Will ich haben 😍", "Der {p} ist super"],
-    &["Was kostet das?", "Gibt es das in Schwarz?", "Wo kann man das kaufen?"],
+    &[
+        "Was kostet das?",
+        "Gibt es das in Schwarz?",
+        "Wo kann man das kaufen?",
+    ],
     &["Viel zu teuer", "Nervige Werbung", "Schlechte Qualität"],
 ];
 const ES_COMMENT: [&[&str]; 3] = [
-    &["Me encanta este anuncio", "Lo quiero 😍", "Excelente el {p}"],
-    &["¿Cuánto cuesta?", "¿Hay envío a Chile?", "¿Dónde lo compro?"],
+    &[
+        "Me encanta este anuncio",
+        "Lo quiero 😍",
+        "Excelente el {p}",
+    ],
+    &[
+        "¿Cuánto cuesta?",
+        "¿Hay envío a Chile?",
+        "¿Dónde lo compro?",
+    ],
     &["Muy caro", "Otra vez este anuncio", "Mala calidad"],
 ];
 const PT_COMMENT: [&[&str]; 3] = [
@@ -418,7 +503,27 @@ impl fmt::Display for Id {
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // Hot path: format into a stack buffer rather than through `fmt`.
+        let mut buf = [0u8; 40];
+        let p = self.0.as_bytes();
+        if p.len() > 16 {
+            return s.collect_str(self);
+        }
+        buf[..p.len()].copy_from_slice(p);
+        let mut digits = [0u8; 20];
+        let mut v = self.1;
+        let mut k = digits.len();
+        loop {
+            k -= 1;
+            digits[k] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let n = p.len() + digits.len() - k;
+        buf[p.len()..n].copy_from_slice(&digits[k..]);
+        s.serialize_str(std::str::from_utf8(&buf[..n]).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -432,7 +537,12 @@ enum Ts {
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
-            Ts::Rfc(ms) => s.collect_str(&Rfc3339(ms)),
+            Ts::Rfc(ms) => match rfc3339_bytes(ms) {
+                Some(b) => {
+                    s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
+                }
+                None => s.collect_str(&Rfc3339(ms)),
+            },
             Ts::Ms(ms) => s.serialize_i64(ms),
         }
     }
@@ -443,27 +553,34 @@ struct Rfc3339(i64);
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0;
-        let secs = ms.div_euclid(1000);
-        let milli = ms.rem_euclid(1000) as u32;
-        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-        if !(0..=9999).contains(&y) {
-            return match chrono::DateTime::from_timestamp_millis(ms) {
+        match rfc3339_bytes(self.0) {
+            Some(b) => f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?),
+            None => match chrono::DateTime::from_timestamp_millis(self.0) {
                 Some(t) => f.write_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
                 None => Err(fmt::Error),
-            };
+            },
         }
-        let sod = secs.rem_euclid(86_400) as u32;
-        let mut b = *b"0000-00-00T00:00:00.000Z";
-        put_digits(&mut b[0..4], y as u32);
-        put_digits(&mut b[5..7], mo);
-        put_digits(&mut b[8..10], d);
-        put_digits(&mut b[11..13], sod / 3600);
-        put_digits(&mut b[14..16], sod / 60 % 60);
-        put_digits(&mut b[17..19], sod % 60);
-        put_digits(&mut b[20..23], milli);
-        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for years 0..=9999, else `None`.
+fn rfc3339_bytes(ms: i64) -> Option<[u8; 24]> {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000) as u32;
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let sod = secs.rem_euclid(86_400) as u32;
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    put_digits(&mut b[0..4], y as u32);
+    put_digits(&mut b[5..7], mo);
+    put_digits(&mut b[8..10], d);
+    put_digits(&mut b[11..13], sod / 3600);
+    put_digits(&mut b[14..16], sod / 60 % 60);
+    put_digits(&mut b[17..19], sod % 60);
+    put_digits(&mut b[20..23], milli);
+    Some(b)
 }
 
 fn put_digits(out: &mut [u8], mut v: u32) {
@@ -714,9 +831,20 @@ fn fill(template: &str, name: &str, handle: &str, product: &str) -> String {
 }
 
 /// Every template × product (if used) × suffix.
-fn expand(out: &mut Vec<String>, templates: &[&str], name: &str, handle: &str, products: &[String], suffixes: &[&str]) {
+fn expand(
+    out: &mut Vec<String>,
+    templates: &[&str],
+    name: &str,
+    handle: &str,
+    products: &[String],
+    suffixes: &[&str],
+) {
     for t in templates {
-        let prods: &[String] = if t.contains("{p}") { products } else { &products[..1] };
+        let prods: &[String] = if t.contains("{p}") {
+            products
+        } else {
+            &products[..1]
+        };
         for p in prods {
             let base = fill(t, name, handle, p);
             for s in suffixes {
@@ -757,7 +885,11 @@ impl Generator {
                     (
                         format!("brand{n}"),
                         format!("Brand{n}"),
-                        vec![format!("Brand{n} app"), format!("Brand{n} One"), format!("Brand{n} Max")],
+                        vec![
+                            format!("Brand{n} app"),
+                            format!("Brand{n} One"),
+                            format!("Brand{n} Max"),
+                        ],
                         [0.7 - neg, 0.3, neg],
                         rng.gen_range(0.3..0.5),
                     )
@@ -784,16 +916,24 @@ impl Generator {
                 let (platform, short) = AD_PLATFORMS[rng.gen_range(0..AD_PLATFORMS.len())];
                 let id = format!("ad-{}", ads.len() + 1);
                 let spend = (rng.gen_range(25.0..400.0_f64) * 100.0).round() / 100.0;
-                let w = if b == 0 && k == 1 { 0.35 } else { rng.gen_range(0.7..2.0) };
-                ad_rows.push(serde_json::json!({
-                    "ad_id": id,
-                    "brand_id": brand.id,
-                    "campaign_id": format!("cmp-{}", campaigns[k % 2]),
-                    "platform": platform,
-                    "account_id": format!("{}-{}", brand.id, short),
-                    "spend_per_hour": spend,
+                let w = if b == 0 && k == 1 {
+                    0.2
+                } else {
+                    rng.gen_range(0.7..2.0)
+                };
+                ad_rows.push(to_line(&AdRow {
+                    ad_id: &id,
+                    brand_id: &brand.id,
+                    campaign_id: format!("cmp-{}", campaigns[k % 2]),
+                    platform,
+                    account_id: format!("{}-{}", brand.id, short),
+                    spend_per_hour: spend,
                 }));
-                ads.push(AdDef { id, brand: b, platform });
+                ads.push(AdDef {
+                    id,
+                    brand: b,
+                    platform,
+                });
                 ad_weights.push(w);
             }
         }
@@ -808,21 +948,38 @@ impl Generator {
         let mut dims = VecDeque::new();
         for (i, b) in brands.iter().enumerate() {
             let row = brand_row(i, &b.id, &names[i], disabled == Some(i));
-            dims.push_back(Record { topic: TOPIC_BRANDS, line: to_line(&row) });
+            dims.push_back(Record {
+                topic: TOPIC_BRANDS,
+                line: to_line(&row),
+            });
         }
-        for row in &ad_rows {
-            dims.push_back(Record { topic: TOPIC_ADS, line: to_line(row) });
+        for line in ad_rows {
+            dims.push_back(Record {
+                topic: TOPIC_ADS,
+                line,
+            });
         }
 
         // The planted crisis.
         let total_w: f64 = ad_weights.iter().sum();
-        let normal_per_10min = cfg.events as f64 * SHARE_COMMENTS * (ad_weights[crisis_ad] / total_w)
+        let normal_per_10min = cfg.events as f64
+            * SHARE_COMMENTS
+            * (ad_weights[crisis_ad] / total_w)
             * (10.0 * MIN_MS as f64 / cfg.span_ms as f64);
-        let burst = rng.gen_range(64..=80u64).max((3.0 * normal_per_10min).ceil() as u64).min(cfg.events / 10);
+        let burst = rng
+            .gen_range(64..=80u64)
+            .max((3.0 * normal_per_10min).ceil() as u64)
+            .min(cfg.events / 10);
         let crisis_start = cfg.start_ms + cfg.span_ms * 2 / 5;
         let burst_span = (5 * MIN_MS).min(cfg.span_ms / 10).max(1);
         let mut crisis_ts: Vec<i64> = (0..burst)
-            .map(|k| if k == 0 { crisis_start } else { crisis_start + rng.gen_range(0..burst_span) })
+            .map(|k| {
+                if k == 0 {
+                    crisis_start
+                } else {
+                    crisis_start + rng.gen_range(0..burst_span)
+                }
+            })
             .collect();
         crisis_ts.sort_unstable();
 
@@ -834,7 +991,12 @@ impl Generator {
             crisis_start_ms: crisis_start,
             disabled_brand: disabled.map(|i| brands[i].id.clone()),
         };
-        let sources = (0..brands.len()).map(|_| SrcRing { items: Vec::new(), next: 0 }).collect();
+        let sources = (0..brands.len())
+            .map(|_| SrcRing {
+                items: Vec::new(),
+                next: 0,
+            })
+            .collect();
         Generator {
             end_ms: cfg.start_ms + cfg.span_ms,
             cfg,
@@ -893,12 +1055,18 @@ impl Generator {
 
     fn pick_ad(&mut self) -> usize {
         let u = self.rng.gen::<f64>() * self.ad_cum[self.ad_cum.len() - 1];
-        self.ad_cum.partition_point(|&c| c <= u).min(self.ads.len() - 1)
+        self.ad_cum
+            .partition_point(|&c| c <= u)
+            .min(self.ads.len() - 1)
     }
 
     fn author(&mut self) -> Id {
-        // Log-uniform over 1..500 000: a few very active authors, a long tail.
-        let n = (self.rng.gen::<f64>() * 500_000f64.ln()).exp() as u64;
+        // 15 % from a few hundred very active accounts (log-uniform), the rest from a long tail.
+        let n = if self.rng.gen::<f64>() < 0.15 {
+            (self.rng.gen::<f64>() * 2_000f64.ln()).exp() as u64
+        } else {
+            self.rng.gen_range(1..=500_000u64)
+        };
         Id("u-", n.max(1))
     }
 
@@ -950,7 +1118,11 @@ impl Generator {
             None
         };
         if register && tone != POS {
-            self.sources[b].push(Src { ts: ms, id: event_id, platform });
+            self.sources[b].push(Src {
+                ts: ms,
+                id: event_id,
+                platform,
+            });
         }
         to_line(&MentionOut {
             event_id,
@@ -976,10 +1148,23 @@ impl Generator {
         } else {
             let lang = pick_cum(&COMMENT_LANG_CUM, self.rng.gen());
             let u: f64 = self.rng.gen();
-            (lang, if u < 0.50 { POS } else if u < 0.85 { NEU } else { NEG })
+            (
+                lang,
+                if u < 0.53 {
+                    POS
+                } else if u < 0.88 {
+                    NEU
+                } else {
+                    NEG
+                },
+            )
         };
         let pool_i = (b * NLANG + lang) * 3 + tone;
-        let len = if risky { self.texts.risky[b].len() } else { self.texts.comments[pool_i].len() };
+        let len = if risky {
+            self.texts.risky[b].len()
+        } else {
+            self.texts.comments[pool_i].len()
+        };
         let text_i = self.rng.gen_range(0..len);
         let ts = self.ts(ms);
         let event_id = Id("c-", self.next_comment);
@@ -998,9 +1183,17 @@ impl Generator {
         };
         let platform = self.ads[a].platform;
         if register && tone != POS {
-            self.sources[b].push(Src { ts: ms, id: event_id, platform });
+            self.sources[b].push(Src {
+                ts: ms,
+                id: event_id,
+                platform,
+            });
         }
-        let text = if risky { &self.texts.risky[b][text_i] } else { &self.texts.comments[pool_i][text_i] };
+        let text = if risky {
+            &self.texts.risky[b][text_i]
+        } else {
+            &self.texts.comments[pool_i][text_i]
+        };
         to_line(&CommentOut {
             event_id,
             ts,
@@ -1028,7 +1221,11 @@ impl Generator {
             None
         };
         let platform = self.ads[a].platform;
-        self.sources[b].push(Src { ts: ms, id: event_id, platform });
+        self.sources[b].push(Src {
+            ts: ms,
+            id: event_id,
+            platform,
+        });
         to_line(&CommentOut {
             event_id,
             ts,
@@ -1041,13 +1238,29 @@ impl Generator {
         })
     }
 
-    fn schedule(&mut self, ts: i64, case: u64, brand: usize, channel: &'static str, kind: CareKind, agent: u64) {
+    fn schedule(
+        &mut self,
+        ts: i64,
+        case: u64,
+        brand: usize,
+        channel: &'static str,
+        kind: CareKind,
+        agent: u64,
+    ) {
         if ts >= self.end_ms {
             return;
         }
         self.care_seq += 1;
         self.care_total += 1;
-        self.care.push(CareEv { ts, seq: self.care_seq, case, brand, channel, kind, agent });
+        self.care.push(CareEv {
+            ts,
+            seq: self.care_seq,
+            case,
+            brand,
+            channel,
+            kind,
+            agent,
+        });
     }
 
     /// Opens a case now and queues its follow-ups.
@@ -1065,7 +1278,11 @@ impl Generator {
         };
         let ms = self.jitter(t);
         let ts = self.ts(ms);
-        let source = if self.rng.gen::<f64>() < 0.62 { self.sources[b].pick(&mut self.rng, ms) } else { None };
+        let source = if self.rng.gen::<f64>() < 0.62 {
+            self.sources[b].pick(&mut self.rng, ms)
+        } else {
+            None
+        };
         let channel = match source {
             Some(s) => s.platform,
             None => CARE_CHANNELS[self.rng.gen_range(0..CARE_CHANNELS.len())],
@@ -1080,7 +1297,13 @@ impl Generator {
         let answered = self.rng.gen::<f64>() < 0.92;
         let resp_delay = lognormal_ms(&mut self.rng, resp_median_min * MIN_MS as f64, 1.0);
         let u: f64 = self.rng.gen();
-        let msgs = if u < 0.4 { 0 } else if u < 0.8 { 1 } else { 2 };
+        let msgs = if u < 0.4 {
+            0
+        } else if u < 0.8 {
+            1
+        } else {
+            2
+        };
         for _ in 0..msgs {
             let d = if answered {
                 self.rng.gen_range(0..resp_delay.max(2))
@@ -1146,17 +1369,44 @@ impl Generator {
         let u: f64 = self.rng.gen();
         let (topic, line, required): (&'static str, Vec<u8>, &[&str]) = if u < SHARE_MENTIONS {
             let l = self.gen_mention(t, false);
-            (TOPIC_MENTIONS, l, &["event_id", "ts", "brand_id", "platform", "author_id", "text"])
+            (
+                TOPIC_MENTIONS,
+                l,
+                &[
+                    "event_id",
+                    "ts",
+                    "brand_id",
+                    "platform",
+                    "author_id",
+                    "text",
+                ],
+            )
         } else if u < SHARE_MENTIONS + SHARE_COMMENTS {
             let l = self.gen_comment(t, false);
-            (TOPIC_COMMENTS, l, &["event_id", "ts", "ad_id", "platform", "author_id", "text"])
+            (
+                TOPIC_COMMENTS,
+                l,
+                &["event_id", "ts", "ad_id", "platform", "author_id", "text"],
+            )
         } else {
             let b = self.pick_brand();
             let case = self.rng.gen_range(1..=self.next_case.max(1));
             let ms = self.jitter(t);
-            let ev = CareEv { ts: ms, seq: 0, case, brand: b, channel: "email", kind: CareKind::CustomerMessage, agent: 0 };
+            let ev = CareEv {
+                ts: ms,
+                seq: 0,
+                case,
+                brand: b,
+                channel: "email",
+                kind: CareKind::CustomerMessage,
+                agent: 0,
+            };
             let l = self.emit_followup(ev, ms);
-            (TOPIC_CARE, l, &["event_id", "ts", "case_id", "brand_id", "kind", "channel"])
+            (
+                TOPIC_CARE,
+                l,
+                &["event_id", "ts", "case_id", "brand_id", "kind", "channel"],
+            )
         };
         let mut line = line;
         if self.rng.gen::<bool>() {
@@ -1168,7 +1418,8 @@ impl Generator {
             line.truncate(cut);
         } else {
             let field = required[self.rng.gen_range(0..required.len())];
-            let mut v: serde_json::Value = serde_json::from_slice(&line).expect("generated lines are JSON");
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&line).expect("generated lines are JSON");
             if let Some(o) = v.as_object_mut() {
                 o.remove(field);
             }
@@ -1179,7 +1430,8 @@ impl Generator {
 
     /// With probability `duplicate_fraction`, queues an exact copy of a good line a few slots later.
     fn maybe_dup(&mut self, slot: u64, topic: &'static str, line: &[u8]) {
-        if self.cfg.duplicate_fraction > 0.0 && self.rng.gen::<f64>() < self.cfg.duplicate_fraction {
+        if self.cfg.duplicate_fraction > 0.0 && self.rng.gen::<f64>() < self.cfg.duplicate_fraction
+        {
             let due = slot + self.rng.gen_range(1..=self.dup_max_delay);
             let at = self.dups.partition_point(|d| d.0 <= due);
             self.dups.insert(at, (due, topic, line.to_vec()));
@@ -1193,7 +1445,11 @@ impl Generator {
                 return Record { topic, line };
             }
         }
-        let (topic, line) = if self.crisis_ts.get(self.crisis_next).is_some_and(|&c| c <= t) {
+        let (topic, line) = if self
+            .crisis_ts
+            .get(self.crisis_next)
+            .is_some_and(|&c| c <= t)
+        {
             let ms = self.crisis_ts[self.crisis_next].max(t - MAX_QUEUE_LAG_MS);
             self.crisis_next += 1;
             (TOPIC_COMMENTS, self.gen_crisis_comment(ms))
@@ -1245,7 +1501,9 @@ impl Iterator for Generator {
 }
 
 fn pick_cum_pairs(cum: &[(&str, f64)], u: f64) -> usize {
-    cum.iter().position(|&(_, c)| u < c).unwrap_or(cum.len() - 1)
+    cum.iter()
+        .position(|&(_, c)| u < c)
+        .unwrap_or(cum.len() - 1)
 }
 
 fn cumulative(w: &[f64]) -> Vec<f64> {
@@ -1258,39 +1516,67 @@ fn cumulative(w: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+#[derive(Serialize)]
+struct AdRow<'a> {
+    ad_id: &'a str,
+    brand_id: &'a str,
+    campaign_id: String,
+    platform: &'static str,
+    account_id: String,
+    spend_per_hour: f64,
+}
+
+#[derive(Serialize)]
+struct BrandRow<'a> {
+    brand_id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sla_seconds: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crisis: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk_terms: Option<&'static [&'static str]>,
+    kill_switch: serde_json::Value,
+}
+
 /// The brand dimension row of brand `i`: a mix of explicit, partial and default settings.
-fn brand_row(i: usize, id: &str, name: &str, kill_switch_disabled: bool) -> serde_json::Value {
+fn brand_row<'a>(i: usize, id: &'a str, name: &'a str, kill_switch_disabled: bool) -> BrandRow<'a> {
     use serde_json::json;
-    let mut row = json!({ "brand_id": id, "name": name });
-    let o = row.as_object_mut().expect("object");
-    match i {
-        0 => {
-            o.insert("sla_seconds".into(), json!({"urgent": 600, "high": 1800, "normal": 7200, "low": 86400}));
-            o.insert("crisis".into(), json!({"min_comments": 20, "negative_share": 0.6, "risk_share": 0.3}));
-            o.insert("risk_terms".into(), json!(RISK_TERMS));
-        }
-        1 => {
-            o.insert("crisis".into(), json!({"min_comments": 20, "negative_share": 0.6, "risk_share": 0.3}));
-        }
-        2 => {
-            o.insert("sla_seconds".into(), json!({"urgent": 900, "high": 3600, "normal": 14400, "low": 86400}));
-            o.insert("risk_terms".into(), json!(RISK_TERMS));
-        }
-        3 => {
-            o.insert("sla_seconds".into(), json!({"urgent": 1200, "high": 2700}));
-            o.insert("risk_terms".into(), json!(RISK_TERMS));
-        }
-        _ => {}
-    }
-    let ks = if kill_switch_disabled {
+    let default_crisis = || json!({"min_comments": 20, "negative_share": 0.6, "risk_share": 0.3});
+    let (sla_seconds, crisis, risk_terms) = match i {
+        0 => (
+            Some(json!({"urgent": 600, "high": 1800, "normal": 7200, "low": 86400})),
+            Some(default_crisis()),
+            Some(&RISK_TERMS[..]),
+        ),
+        1 => (None, Some(default_crisis()), None),
+        2 => (
+            Some(json!({"urgent": 900, "high": 3600, "normal": 14400, "low": 86400})),
+            None,
+            Some(&RISK_TERMS[..]),
+        ),
+        3 => (
+            Some(json!({"urgent": 1200, "high": 2700})),
+            None,
+            Some(&RISK_TERMS[..]),
+        ),
+        _ => (None, None, None),
+    };
+    let kill_switch = if kill_switch_disabled {
         json!({"enabled": false})
     } else if i == 3 {
         json!({"enabled": true, "auto_resume": true})
     } else {
         json!({"enabled": true, "auto_resume": false})
     };
-    o.insert("kill_switch".into(), ks);
-    row
+    BrandRow {
+        brand_id: id,
+        name,
+        sla_seconds,
+        crisis,
+        risk_terms,
+        kill_switch,
+    }
 }
 
 fn build_texts(brands: &[BrandDef], names: &[String], products: &[Vec<String>]) -> Texts {
@@ -1309,28 +1595,68 @@ fn build_texts(brands: &[BrandDef], names: &[String], products: &[Vec<String>]) 
         PT_COMMENT,
     ];
     let en_mention_suffix: [&[&str]; 3] = [EN_POS_SUFFIX, EN_NEU_SUFFIX, EN_NEG_SUFFIX];
-    let en_comment_suffix: [&[&str]; 3] = [EN_POS_COMMENT_SUFFIX, EN_NEU_COMMENT_SUFFIX, EN_NEG_COMMENT_SUFFIX];
-    let mut t = Texts { mentions: Vec::new(), comments: Vec::new(), risky: Vec::new(), crisis: Vec::new() };
+    let en_comment_suffix: [&[&str]; 3] = [
+        EN_POS_COMMENT_SUFFIX,
+        EN_NEU_COMMENT_SUFFIX,
+        EN_NEG_COMMENT_SUFFIX,
+    ];
+    let mut t = Texts {
+        mentions: Vec::new(),
+        comments: Vec::new(),
+        risky: Vec::new(),
+        crisis: Vec::new(),
+    };
     for (b, brand) in brands.iter().enumerate() {
         let name = &names[b];
         let handle = format!("@{}", brand.id);
         for lang in 0..NLANG {
             for tone in 0..3 {
-                let (ms, cs): (&[&str], &[&str]) =
-                    if lang == 0 { (en_mention_suffix[tone], en_comment_suffix[tone]) } else { (&[""], &[""]) };
+                let (ms, cs): (&[&str], &[&str]) = if lang == 0 {
+                    (en_mention_suffix[tone], en_comment_suffix[tone])
+                } else {
+                    (&[""], &[""])
+                };
                 let mut pool = Vec::new();
-                expand(&mut pool, mention_tpl[lang][tone], name, &handle, &products[b], ms);
+                expand(
+                    &mut pool,
+                    mention_tpl[lang][tone],
+                    name,
+                    &handle,
+                    &products[b],
+                    ms,
+                );
                 t.mentions.push(pool);
                 let mut pool = Vec::new();
-                expand(&mut pool, comment_tpl[lang][tone], name, &handle, &products[b], cs);
+                expand(
+                    &mut pool,
+                    comment_tpl[lang][tone],
+                    name,
+                    &handle,
+                    &products[b],
+                    cs,
+                );
                 t.comments.push(pool);
             }
         }
         let mut pool = Vec::new();
-        expand(&mut pool, EN_COMMENT_RISKY, name, &handle, &products[b], &[""]);
+        expand(
+            &mut pool,
+            EN_COMMENT_RISKY,
+            name,
+            &handle,
+            &products[b],
+            &[""],
+        );
         t.risky.push(pool);
     }
-    expand(&mut t.crisis, CRISIS_COMMENTS, &names[0], &format!("@{}", brands[0].id), &products[0], &["", "!!", " 😡"]);
+    expand(
+        &mut t.crisis,
+        CRISIS_COMMENTS,
+        &names[0],
+        &format!("@{}", brands[0].id),
+        &products[0],
+        &["", "!!", " 😡"],
+    );
     t
 }
 
@@ -1341,7 +1667,10 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     fn small(events: u64) -> GenConfig {
-        GenConfig { events, ..GenConfig::demo() }
+        GenConfig {
+            events,
+            ..GenConfig::demo()
+        }
     }
 
     fn generate(cfg: GenConfig) -> (Vec<Record>, Planted) {
@@ -1353,14 +1682,23 @@ mod tests {
     fn ts_of(v: &Value) -> Option<i64> {
         match &v["ts"] {
             Value::Number(n) => n.as_i64(),
-            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis()),
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.timestamp_millis()),
             _ => None,
         }
     }
 
     fn required(topic: &str) -> &'static [&'static str] {
         match topic {
-            "mentions" => &["event_id", "ts", "brand_id", "platform", "author_id", "text"],
+            "mentions" => &[
+                "event_id",
+                "ts",
+                "brand_id",
+                "platform",
+                "author_id",
+                "text",
+            ],
             "ad_comments" => &["event_id", "ts", "ad_id", "platform", "author_id", "text"],
             "care_events" => &["event_id", "ts", "case_id", "brand_id", "kind", "channel"],
             _ => &[],
@@ -1378,7 +1716,8 @@ mod tests {
                     return None;
                 }
                 let ts = ts_of(&v)?;
-                seen.insert((r.topic, v["event_id"].as_str()?.to_string())).then_some((r.topic, v, ts))
+                seen.insert((r.topic, v["event_id"].as_str()?.to_string()))
+                    .then_some((r.topic, v, ts))
             })
             .collect()
     }
@@ -1388,7 +1727,10 @@ mod tests {
             .filter(|r| r.topic == "ads")
             .map(|r| {
                 let v: Value = serde_json::from_slice(&r.line).unwrap();
-                (v["ad_id"].as_str().unwrap().to_string(), v["brand_id"].as_str().unwrap().to_string())
+                (
+                    v["ad_id"].as_str().unwrap().to_string(),
+                    v["brand_id"].as_str().unwrap().to_string(),
+                )
             })
             .collect()
     }
@@ -1399,7 +1741,10 @@ mod tests {
         let (b, pb) = generate(small(20_000));
         assert_eq!(a, b);
         assert_eq!(pa.crisis_ad, pb.crisis_ad);
-        let (c, _) = generate(GenConfig { seed: 7, ..small(20_000) });
+        let (c, _) = generate(GenConfig {
+            seed: 7,
+            ..small(20_000)
+        });
         assert_ne!(a, c);
     }
 
@@ -1409,23 +1754,38 @@ mod tests {
         let (recs, _) = generate(cfg.clone());
         let brands = recs.iter().take_while(|r| r.topic == "brands").count();
         assert_eq!(brands, 4);
-        let ads = recs[brands..].iter().take_while(|r| r.topic == "ads").count();
+        let ads = recs[brands..]
+            .iter()
+            .take_while(|r| r.topic == "ads")
+            .count();
         assert!((12..=24).contains(&ads), "{ads} ads");
         let facts = &recs[brands + ads..];
         assert_eq!(facts.len() as u64, cfg.events);
-        assert!(facts.iter().all(|r| ["mentions", "ad_comments", "care_events"].contains(&r.topic)));
-        let share = |t: &str| facts.iter().filter(|r| r.topic == t).count() as f64 / facts.len() as f64;
-        let (m, c, e) = (share("mentions"), share("ad_comments"), share("care_events"));
+        assert!(facts
+            .iter()
+            .all(|r| ["mentions", "ad_comments", "care_events"].contains(&r.topic)));
+        let share =
+            |t: &str| facts.iter().filter(|r| r.topic == t).count() as f64 / facts.len() as f64;
+        let (m, c, e) = (
+            share("mentions"),
+            share("ad_comments"),
+            share("care_events"),
+        );
         assert!((0.60..0.70).contains(&m), "mentions {m}");
         assert!((0.17..0.23).contains(&c), "ad comments {c}");
         assert!((0.12..0.18).contains(&e), "care {e}");
         // Every ad belongs to a brand and every brand has 3–6 ads.
-        let per_brand = ad_brands(&recs).into_values().fold(HashMap::new(), |mut m, b| {
-            *m.entry(b).or_insert(0) += 1;
-            m
-        });
+        let per_brand = ad_brands(&recs)
+            .into_values()
+            .fold(HashMap::new(), |mut m, b| {
+                *m.entry(b).or_insert(0) += 1;
+                m
+            });
         assert_eq!(per_brand.len(), 4);
-        assert!(per_brand.values().all(|n| (3..=6).contains(n)), "{per_brand:?}");
+        assert!(
+            per_brand.values().all(|n| (3..=6).contains(n)),
+            "{per_brand:?}"
+        );
     }
 
     #[test]
@@ -1436,11 +1796,17 @@ mod tests {
         let brand_ids: HashSet<String> = recs
             .iter()
             .filter(|r| r.topic == "brands")
-            .map(|r| serde_json::from_slice::<Value>(&r.line).unwrap()["brand_id"].as_str().unwrap().to_string())
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.line).unwrap()["brand_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         let (mut truncated, mut missing, mut dups) = (0, 0, 0);
         let mut first: HashMap<(&str, String), &[u8]> = HashMap::new();
-        let (mut with_lang, mut int_ts, mut mentions, mut with_sent, mut scoreable) = (0, 0, 0, 0, 0);
+        let (mut with_lang, mut int_ts, mut mentions, mut with_sent, mut scoreable) =
+            (0, 0, 0, 0, 0);
         let mut langs: HashMap<String, usize> = HashMap::new();
         for r in recs.iter().filter(|r| !required(r.topic).is_empty()) {
             let Ok(v) = serde_json::from_slice::<Value>(&r.line) else {
@@ -1449,21 +1815,30 @@ mod tests {
                 continue;
             };
             let o = v.as_object().expect("every parseable line is an object");
-            let absent = required(r.topic).iter().filter(|f| !o.contains_key(**f)).count();
+            let absent = required(r.topic)
+                .iter()
+                .filter(|f| !o.contains_key(**f))
+                .count();
             if absent > 0 {
                 assert_eq!(absent, 1, "one field missing: {v}");
                 missing += 1;
                 continue;
             }
             // A good line: check every field's type and value.
-            let s = |f: &str| o[f].as_str().unwrap_or_else(|| panic!("{f} not a string in {v}"));
+            let s = |f: &str| {
+                o[f].as_str()
+                    .unwrap_or_else(|| panic!("{f} not a string in {v}"))
+            };
             for f in required(r.topic) {
                 if *f != "ts" {
                     assert!(!s(f).is_empty(), "{f} empty in {v}");
                 }
             }
             let ts = ts_of(&v).unwrap_or_else(|| panic!("bad ts in {v}"));
-            assert!(ts >= cfg.start_ms && ts < cfg.start_ms + cfg.span_ms, "ts out of span in {v}");
+            assert!(
+                ts >= cfg.start_ms && ts < cfg.start_ms + cfg.span_ms,
+                "ts out of span in {v}"
+            );
             if o["ts"].is_i64() {
                 int_ts += 1;
             } else {
@@ -1476,7 +1851,9 @@ mod tests {
                     mentions += 1;
                     if let Some(l) = o.get("lang") {
                         with_lang += 1;
-                        *langs.entry(l.as_str().unwrap()[..2].to_string()).or_default() += 1;
+                        *langs
+                            .entry(l.as_str().unwrap()[..2].to_string())
+                            .or_default() += 1;
                     }
                     if let Some(reach) = o.get("reach") {
                         let reach = reach.as_u64().unwrap();
@@ -1490,7 +1867,13 @@ mod tests {
                 _ => {
                     assert!(brand_ids.contains(s("brand_id")));
                     assert!(s("event_id").starts_with("e-") && s("case_id").starts_with("k-"));
-                    let kinds = ["opened", "customer_message", "agent_response", "resolved", "reopened"];
+                    let kinds = [
+                        "opened",
+                        "customer_message",
+                        "agent_response",
+                        "resolved",
+                        "reopened",
+                    ];
                     assert!(kinds.contains(&s("kind")), "{v}");
                     if let Some(p) = o.get("priority") {
                         assert!(["urgent", "high", "normal", "low"].contains(&p.as_str().unwrap()));
@@ -1519,13 +1902,20 @@ mod tests {
         }
         let n = cfg.events as f64;
         let bad = f64::from(truncated + missing);
-        assert!(bad > 0.6 * n * cfg.bad_fraction && bad < 1.5 * n * cfg.bad_fraction, "{bad} bad lines");
+        assert!(
+            bad > 0.6 * n * cfg.bad_fraction && bad < 1.5 * n * cfg.bad_fraction,
+            "{bad} bad lines"
+        );
         assert!(truncated > 0 && missing > 0);
         let dups = f64::from(dups);
         let want = n * cfg.duplicate_fraction;
         assert!(dups > 0.7 * want && dups < 1.35 * want, "{dups} duplicates");
         let frac = |a: i32, b: i32| f64::from(a) / f64::from(b);
-        assert!((0.55..0.65).contains(&frac(with_lang, mentions)), "lang on {}", frac(with_lang, mentions));
+        assert!(
+            (0.55..0.65).contains(&frac(with_lang, mentions)),
+            "lang on {}",
+            frac(with_lang, mentions)
+        );
         assert!((0.45..0.55).contains(&frac(with_sent, scoreable)));
         let facts = cfg.events as i32;
         assert!((0.08..0.12).contains(&frac(int_ts, facts)));
@@ -1535,8 +1925,38 @@ mod tests {
     }
 
     #[test]
+    fn the_pipeline_decoder_accepts_every_line_but_the_deliberate_bad_ones() {
+        let cfg = small(100_000);
+        let (recs, _) = generate(cfg.clone());
+        let defaults = schemas::BrandProfile::default();
+        let mut reasons: HashMap<&'static str, usize> = HashMap::new();
+        for r in &recs {
+            let topic = schemas::Topic::from_name(r.topic).expect("a known topic");
+            if let Err(e) = schemas::decode(topic, &r.line, &defaults) {
+                assert!(topic.is_fact(), "dimension row rejected: {}", e.reason);
+                *reasons.entry(e.reason.kind()).or_default() += 1;
+            }
+        }
+        assert!(
+            reasons
+                .keys()
+                .all(|k| ["malformed_json", "missing_field"].contains(k)),
+            "{reasons:?}"
+        );
+        let bad = reasons.values().sum::<usize>() as f64;
+        let want = cfg.events as f64 * cfg.bad_fraction;
+        assert!(bad > 0.6 * want && bad < 1.5 * want, "{reasons:?}");
+    }
+
+    #[test]
     fn facts_are_in_event_time_order_within_seconds() {
-        for cfg in [small(100_000), GenConfig { events: 3_000, ..GenConfig::demo() }] {
+        for cfg in [
+            small(100_000),
+            GenConfig {
+                events: 3_000,
+                ..GenConfig::demo()
+            },
+        ] {
             let (recs, _) = generate(cfg.clone());
             let mut max = cfg.start_ms;
             let mut worst = 0;
@@ -1576,7 +1996,11 @@ mod tests {
                     }
                 }
             }
-            let neg = if w[1] == 0 { 0.0 } else { f64::from(w[2]) / f64::from(w[1]) };
+            let neg = if w[1] == 0 {
+                0.0
+            } else {
+                f64::from(w[2]) / f64::from(w[1])
+            };
             let risk = f64::from(w[3]) / f64::from(w[0]);
             if w[0] >= 20 && (neg >= 0.6 || risk >= 0.3) {
                 hits.push((ad, b * 60_000));
@@ -1588,22 +2012,35 @@ mod tests {
     #[test]
     fn the_planted_crisis_is_there_and_nothing_else_is_a_crisis() {
         for upstream in [0.5, 1.0] {
-            let cfg = GenConfig { upstream_sentiment: upstream, ..small(200_000) };
+            let cfg = GenConfig {
+                upstream_sentiment: upstream,
+                ..small(200_000)
+            };
             let (recs, planted) = generate(cfg.clone());
             assert_eq!(planted.crisis_brand, "acme");
             assert_eq!(ad_brands(&recs)[&planted.crisis_ad], "acme");
             let start = planted.crisis_start_ms;
             assert_eq!(start, cfg.start_ms + cfg.span_ms * 2 / 5);
             let hits = crisis_buckets(&recs);
-            assert!(hits.iter().any(|(ad, _)| ad == &planted.crisis_ad), "no crisis found");
+            assert!(
+                hits.iter().any(|(ad, _)| ad == &planted.crisis_ad),
+                "no crisis found"
+            );
             for (ad, b) in &hits {
                 assert_eq!(ad, &planted.crisis_ad, "unexpected crisis on {ad} at {b}");
-                assert!(*b >= start - 60_000 && *b < start + 15 * 60_000, "crisis bucket {b} far from the burst");
+                assert!(
+                    *b >= start - 60_000 && *b < start + 15 * 60_000,
+                    "crisis bucket {b} far from the burst"
+                );
             }
             // The burst itself: ≥ 20 comments in a ten-minute window, ≥ 60 % negative.
             let mut in_window = (0u32, 0u32, 0u32);
             for (topic, v, ts) in good_facts(&recs) {
-                if topic == "ad_comments" && v["ad_id"] == planted.crisis_ad.as_str() && ts >= start && ts < start + 600_000 {
+                if topic == "ad_comments"
+                    && v["ad_id"] == planted.crisis_ad.as_str()
+                    && ts >= start
+                    && ts < start + 600_000
+                {
                     in_window.0 += 1;
                     if let Some(s) = v["sentiment"].as_f64() {
                         in_window.1 += 1;
@@ -1612,7 +2049,10 @@ mod tests {
                 }
             }
             assert!(in_window.0 >= 60, "{in_window:?}");
-            assert!(f64::from(in_window.2) >= 0.6 * f64::from(in_window.1), "{in_window:?}");
+            assert!(
+                f64::from(in_window.2) >= 0.6 * f64::from(in_window.1),
+                "{in_window:?}"
+            );
         }
     }
 
@@ -1665,16 +2105,29 @@ mod tests {
                             let source = if let Some(src) = v.get("source_event_id") {
                                 let (b, sts) = &seen_src[src.as_str().unwrap()];
                                 assert_eq!(b, &brand, "source of another brand");
-                                assert!(*sts < ts && *sts >= ts - 3_600_000, "source not within the hour before");
+                                assert!(
+                                    *sts < ts && *sts >= ts - 3_600_000,
+                                    "source not within the hour before"
+                                );
                                 true
                             } else {
                                 false
                             };
-                            let c = Case { brand, prio: p, opened: ts, first_resp: None, resolved: false, reopened: false, source };
+                            let c = Case {
+                                brand,
+                                prio: p,
+                                opened: ts,
+                                first_resp: None,
+                                resolved: false,
+                                reopened: false,
+                                source,
+                            };
                             assert!(cases.insert(case, c).is_none(), "opened twice");
                         }
                         kind => {
-                            let Some(c) = cases.get_mut(&case) else { continue }; // bad-line opened, or a bad-line case id
+                            let Some(c) = cases.get_mut(&case) else {
+                                continue;
+                            }; // bad-line opened, or a bad-line case id
                             assert_eq!(c.brand, brand);
                             assert!(ts >= c.opened);
                             match kind {
@@ -1698,20 +2151,35 @@ mod tests {
         let n = early.len() as f64;
         let share = |f: &dyn Fn(&Case) -> bool| early.iter().filter(|c| f(c)).count() as f64 / n;
         let with_source = share(&|c| c.source);
-        assert!((0.5..0.7).contains(&with_source), "source share {with_source}");
+        assert!(
+            (0.5..0.7).contains(&with_source),
+            "source share {with_source}"
+        );
         let answered = share(&|c| c.first_resp.is_some());
         assert!((0.82..0.93).contains(&answered), "answered {answered}");
         let resolved = share(&|c| c.resolved);
         assert!((0.55..0.8).contains(&resolved), "resolved {resolved}");
         let reopened = share(&|c| c.reopened);
         assert!((0.01..0.05).contains(&reopened), "reopened {reopened}");
-        let met = share(&|c| c.first_resp.is_some_and(|r| r - c.opened <= sla[&c.brand][c.prio] * 1000));
-        let breached = share(&|c| c.first_resp.is_some_and(|r| r - c.opened > sla[&c.brand][c.prio] * 1000));
-        assert!(met > 0.6 && breached > 0.05, "met {met} breached {breached}");
+        let met = share(&|c| {
+            c.first_resp
+                .is_some_and(|r| r - c.opened <= sla[&c.brand][c.prio] * 1000)
+        });
+        let breached = share(&|c| {
+            c.first_resp
+                .is_some_and(|r| r - c.opened > sla[&c.brand][c.prio] * 1000)
+        });
+        assert!(
+            met > 0.6 && breached > 0.05,
+            "met {met} breached {breached}"
+        );
         let total = f64::from(prio_counts.iter().sum::<u32>());
         let urgent = f64::from(prio_counts[0]) / total;
         let normal = f64::from(prio_counts[2]) / total;
-        assert!((0.08..0.12).contains(&urgent) && (0.46..0.54).contains(&normal), "{prio_counts:?}");
+        assert!(
+            (0.08..0.12).contains(&urgent) && (0.46..0.54).contains(&normal),
+            "{prio_counts:?}"
+        );
     }
 
     #[test]
@@ -1725,47 +2193,101 @@ mod tests {
         }
         for r in recs.iter().filter(|r| r.topic == "ads") {
             let v: Value = serde_json::from_slice(&r.line).unwrap();
-            assert!(["facebook", "instagram", "tiktok", "youtube"].contains(&v["platform"].as_str().unwrap()));
+            assert!(["facebook", "instagram", "tiktok", "youtube"]
+                .contains(&v["platform"].as_str().unwrap()));
             assert!(v["campaign_id"].is_string() && v["account_id"].is_string());
             assert!(v["spend_per_hour"].as_f64().unwrap() > 0.0);
         }
-        let (recs, planted) = generate(GenConfig { brands: 2, ..small(1_000) });
+        let (recs, planted) = generate(GenConfig {
+            brands: 2,
+            ..small(1_000)
+        });
         assert_eq!(planted.disabled_brand, None);
         assert_eq!(recs.iter().filter(|r| r.topic == "brands").count(), 2);
-        let (recs, _) = generate(GenConfig { brands: 12, ..small(1_000) });
-        let ids: HashSet<_> = recs.iter().filter(|r| r.topic == "brands").map(|r| r.line.clone()).collect();
+        let (recs, _) = generate(GenConfig {
+            brands: 12,
+            ..small(1_000)
+        });
+        let ids: HashSet<_> = recs
+            .iter()
+            .filter(|r| r.topic == "brands")
+            .map(|r| r.line.clone())
+            .collect();
         assert_eq!(ids.len(), 12);
     }
 
     #[test]
     fn rfc3339_formatting_matches_chrono() {
         let mut rng = SmallRng::seed_from_u64(1);
-        let samples = [0i64, -1, 951_782_400_000, 1_709_164_800_123, DEMO_START_MS, 253_402_300_799_999];
-        for ms in samples.into_iter().chain((0..20_000).map(|_| rng.gen_range(-5_000_000_000_000..250_000_000_000_000))) {
+        let samples = [
+            0i64,
+            -1,
+            951_782_400_000,
+            1_709_164_800_123,
+            DEMO_START_MS,
+            253_402_300_799_999,
+        ];
+        for ms in samples
+            .into_iter()
+            .chain((0..20_000).map(|_| rng.gen_range(-5_000_000_000_000..250_000_000_000_000)))
+        {
             let want = chrono::DateTime::from_timestamp_millis(ms)
                 .unwrap()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             assert_eq!(Rfc3339(ms).to_string(), want);
         }
-        assert_eq!(Rfc3339(DEMO_START_MS).to_string(), "2026-11-24T08:00:00.000Z");
+        assert_eq!(
+            Rfc3339(DEMO_START_MS).to_string(),
+            "2026-11-24T08:00:00.000Z"
+        );
     }
 
     #[test]
     fn tiny_and_empty_configs_work() {
-        let (recs, _) = generate(GenConfig { events: 0, ..GenConfig::demo() });
+        let (recs, _) = generate(GenConfig {
+            events: 0,
+            ..GenConfig::demo()
+        });
         assert!(recs.iter().all(|r| r.topic == "brands" || r.topic == "ads"));
-        let (recs, _) = generate(GenConfig { events: 10, span_ms: 0, ..GenConfig::demo() });
-        assert_eq!(recs.iter().filter(|r| !required(r.topic).is_empty()).count(), 10);
+        let (recs, _) = generate(GenConfig {
+            events: 10,
+            span_ms: 0,
+            ..GenConfig::demo()
+        });
+        assert_eq!(
+            recs.iter()
+                .filter(|r| !required(r.topic).is_empty())
+                .count(),
+            10
+        );
+    }
+
+    /// Nanoseconds this thread has been on a CPU (Linux), to measure on a busy machine.
+    fn thread_cpu_ns() -> Option<f64> {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        s.split_whitespace().next()?.parse().ok()
     }
 
     /// `cargo test --release -- --ignored --nocapture generation_rate`
     #[test]
     #[ignore]
     fn generation_rate() {
-        let cfg = GenConfig { events: 2_000_000, ..GenConfig::demo() };
-        let t = std::time::Instant::now();
-        let (n, bytes) = Generator::new(cfg).fold((0u64, 0usize), |(n, b), r| (n + 1, b + r.line.len()));
+        let cfg = GenConfig {
+            events: 2_000_000,
+            ..GenConfig::demo()
+        };
+        let (t, cpu0) = (std::time::Instant::now(), thread_cpu_ns());
+        let (n, bytes) =
+            Generator::new(cfg).fold((0u64, 0usize), |(n, b), r| (n + 1, b + r.line.len()));
         let s = t.elapsed().as_secs_f64();
-        println!("{n} records, {bytes} bytes in {s:.3} s: {:.0} records/s, {:.0} MB/s", n as f64 / s, bytes as f64 / s / 1e6);
+        let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) / 1e9);
+        println!(
+            "{n} records, {bytes} bytes in {s:.3} s wall: {:.0} records/s, {:.0} MB/s",
+            n as f64 / s,
+            bytes as f64 / s / 1e6
+        );
+        if let Some(c) = cpu {
+            println!("on-CPU {c:.3} s: {:.0} records/s", n as f64 / c);
+        }
     }
 }

@@ -18,7 +18,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::ProbeHandle;
 
 /// Epochs in flight before the source waits for the dataflow (backpressure).
-const MAX_EPOCHS_IN_FLIGHT: u64 = 4;
+const MAX_EPOCHS_IN_FLIGHT: usize = 4;
 /// Raw bytes kept in a dead-letter row.
 const MAX_RAW_BYTES: usize = 64 * 1024;
 
@@ -95,7 +95,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         bar
     });
     let bar_worker = bar.clone();
-    let batch = job.config.replay.batch_lines.max(1);
+    let epoch_ms = (job.config.replay.epoch_seconds.max(1) * 1000) as i64;
     let lateness_ms = params.lateness_ms;
     let defaults = params.defaults.clone();
     let out = job.out.clone();
@@ -192,47 +192,58 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 }
             }
         }
-        let mut epoch: Epoch = 0;
+        // Every worker reports at epoch 0, so the watermark knows all of them from the start.
+        let mut current: Epoch = 0;
+        let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
         loop {
             let mut dead = Vec::new();
             let mut read_lines = 0u64;
             let mut late = 0u64;
-            for p in parts.iter_mut().filter(|p| !p.finished) {
+            for p in parts.iter_mut() {
                 let before = p.bytes_read;
-                let spec = p.spec.clone();
-                let partition = p.partition;
-                let r = p.read_round(batch, |clock, line, bytes| {
+                loop {
+                    match p.peek(epoch_ms, &defaults) {
+                        Ok(Some(pending)) if pending.epoch <= current => {}
+                        Ok(_) => break,
+                        Err(e) => {
+                            tables.borrow_mut().error.get_or_insert(e);
+                            p.finished = true;
+                            break;
+                        }
+                    }
+                    let line = p.take().expect("peeked");
                     read_lines += 1;
-                    let pos = Pos { partition, offset: line };
-                    match schemas::decode(spec.topic, bytes, &defaults) {
-                        Err(e) => dead.push(dead_letter(&spec, partition, line, e.reason.code(), e.detail, bytes)),
+                    let pos = Pos { partition: p.partition, offset: line.line };
+                    match line.decoded {
+                        Err(e) => dead.push(dead_letter(&p.spec, p.partition, line.line, e.reason.code(), e.detail, &line.bytes)),
                         Ok(ev) => {
                             if let Some(ts) = ev.ts() {
-                                if !clock.admit(ts) {
+                                if !p.clock.admit(ts) {
                                     late += 1;
-                                    let detail = format!("ts {} is more than the allowed lateness behind the partition's max {}", schemas::time::format_rfc3339(ts), clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default());
-                                    dead.push(dead_letter(&spec, partition, line, "late".into(), detail, bytes));
-                                    return;
+                                    let detail = format!(
+                                        "ts {} is more than the allowed lateness behind the partition's max {}",
+                                        schemas::time::format_rfc3339(ts),
+                                        p.clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default()
+                                    );
+                                    dead.push(dead_letter(&p.spec, p.partition, line.line, "late".into(), detail, &line.bytes));
+                                    continue;
                                 }
                             }
                             match ev {
                                 Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
-                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
+                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, line.bytes)),
                                 Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
                                 Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
                                 Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
                             }
                         }
                     }
-                });
-                if let Err(e) = r {
-                    tables.borrow_mut().error.get_or_insert(e);
-                    p.finished = true;
                 }
                 counter.fetch_add(p.bytes_read - before, Ordering::Relaxed);
             }
             let facts: Vec<&FilePartition> = parts.iter().filter(|p| p.spec.topic.is_fact()).collect();
             let report = WatermarkReport {
+                worker: index,
                 active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
                 any_active: facts.iter().any(|p| !p.finished),
                 max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
@@ -248,19 +259,35 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 let r = t.dead.push(dead);
                 t.check(r);
             }
-            epoch += 1;
-            facts_in.advance_to(epoch);
-            dims_in.advance_to(epoch);
-            reports_in.advance_to(epoch);
+            sent.push_back(current);
             if index == 0 {
                 if let Some(bar) = &bar_worker {
                     bar.set_position(counter.load(Ordering::Relaxed));
                 }
             }
-            let lag = epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT);
-            worker.step_while(|| probe.less_than(&lag));
-            if parts.iter().all(|p| p.finished) {
-                break;
+            // The next epoch with data in any of this worker's files. (The consume loop above
+            // peeks past each file's last line, so a file that ended is already marked finished
+            // in the report just sent.)
+            let mut next: Option<Epoch> = None;
+            for p in parts.iter_mut() {
+                match p.peek(epoch_ms, &defaults) {
+                    Ok(Some(pending)) => next = Some(next.map_or(pending.epoch, |n: Epoch| n.min(pending.epoch))),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tables.borrow_mut().error.get_or_insert(e);
+                        p.finished = true;
+                    }
+                }
+            }
+            let Some(next) = next else { break };
+            let next = next.max(current + 1);
+            current = next;
+            facts_in.advance_to(current);
+            dims_in.advance_to(current);
+            reports_in.advance_to(current);
+            while sent.len() > MAX_EPOCHS_IN_FLIGHT {
+                let oldest = sent.pop_front().expect("non-empty");
+                worker.step_while(|| probe.less_equal(&oldest));
             }
         }
         drop(facts_in);

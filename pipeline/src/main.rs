@@ -1,8 +1,8 @@
 //! `brandpulse`: the stream-processing job's command line (SPEC §8).
 
 mod config;
-// mod demo;
-// mod generate;
+mod demo;
+mod generate;
 mod job;
 mod sinks;
 mod sources;
@@ -26,7 +26,7 @@ struct Cli {
     #[arg(long, global = true)]
     print_config: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -63,9 +63,9 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
-        /// Lines read from every file per epoch (overrides replay.batch_lines).
+        /// Event-time width of an epoch in seconds (overrides replay.epoch_seconds).
         #[arg(long)]
-        batch_lines: Option<usize>,
+        epoch_seconds: Option<u64>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -116,10 +116,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", toml::to_string_pretty(&config)?);
         return Ok(());
     }
-    match cli.command {
-        Command::Replay { input, out, batch_lines, quiet, cluster } => {
-            if let Some(b) = batch_lines {
-                config.replay.batch_lines = b;
+    let Some(command) = cli.command else {
+        anyhow::bail!("no command given: try `brandpulse demo`, or `brandpulse --help`");
+    };
+    match command {
+        Command::Replay { input, out, epoch_seconds, quiet, cluster } => {
+            if let Some(e) = epoch_seconds {
+                config.replay.epoch_seconds = e;
             }
             let started = Instant::now();
             let summary = job::run_replay(job::ReplayJob { input, out: out.clone(), workers: cluster.workers, config, progress: !quiet })?;
@@ -132,12 +135,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-#[allow(unused_variables)]
 fn demo_cmd(out: PathBuf, events: u64, workers: usize, config: config::Config) -> anyhow::Result<()> {
-    anyhow::bail!("demo: generator not built yet")
+    demo::demo(out, events, workers, config)
 }
 
-#[allow(unused_variables)]
 fn generate_cmd(out: PathBuf, events: u64, seed: u64, upstream: f64, hours: f64) -> anyhow::Result<()> {
-    anyhow::bail!("generate: generator not built yet")
+    demo::generate(out, events, seed, upstream, hours)
 }

@@ -1,7 +1,7 @@
 //! Golden scenario: `tests/golden/input/*.ndjson` replayed by the real binary must produce exactly
 //! the rows of `tests/golden/expected/<table>.json` (hand-computed; see tests/golden/README.md).
 //!
-//! The scenario is built so that the result does not depend on `--batch-lines` or the number of
+//! The scenario is built so that the result does not depend on `--epoch-seconds` or the number of
 //! workers, so the same expectations are checked for four configurations (plus gzip input).
 
 mod common;
@@ -100,38 +100,38 @@ fn golden_expected_files_are_well_formed() {
 }
 
 #[test]
-fn golden_batch1_workers1() {
+fn golden_epoch1s_workers1() {
     check_scenario(
         &golden_dir().join("input"),
-        &["--batch-lines", "1", "-w", "1"],
-        "batch 1, 1 worker",
+        &["--epoch-seconds", "1", "-w", "1"],
+        "epoch 1 s, 1 worker",
     );
 }
 
 #[test]
-fn golden_batch1_workers2() {
+fn golden_epoch1s_workers2() {
     check_scenario(
         &golden_dir().join("input"),
-        &["--batch-lines", "1", "-w", "2"],
-        "batch 1, 2 workers",
+        &["--epoch-seconds", "1", "-w", "2"],
+        "epoch 1 s, 2 workers",
     );
 }
 
 #[test]
-fn golden_batch4096_workers1() {
+fn golden_epoch1h_workers1() {
     check_scenario(
         &golden_dir().join("input"),
-        &["--batch-lines", "4096", "-w", "1"],
-        "batch 4096, 1 worker",
+        &["--epoch-seconds", "3600", "-w", "1"],
+        "epoch 1 h, 1 worker",
     );
 }
 
 #[test]
-fn golden_batch4096_workers2() {
+fn golden_epoch1h_workers2() {
     check_scenario(
         &golden_dir().join("input"),
-        &["--batch-lines", "4096", "-w", "2"],
-        "batch 4096, 2 workers",
+        &["--epoch-seconds", "3600", "-w", "2"],
+        "epoch 1 h, 2 workers",
     );
 }
 
@@ -155,7 +155,7 @@ fn golden_gzip_input() {
     }
     check_scenario(
         input.path(),
-        &["--batch-lines", "3", "-w", "2"],
-        "gzip fact files, batch 3, 2 workers",
+        &["--epoch-seconds", "60", "-w", "2"],
+        "gzip fact files, epoch 60 s, 2 workers",
     );
 }

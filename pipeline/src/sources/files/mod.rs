@@ -1,13 +1,15 @@
 //! File source for `replay`: `DIR/<topic>.ndjson[.gz]`, each file one partition.
 //!
 //! Protocol: one JSON record per line (`\n` or `\r\n`), UTF-8, optionally gzip-compressed
-//! (`.gz`). Files are read in rounds: round `k` is lines `k*B+1 ..= (k+1)*B` of every file, so
-//! results do not depend on how files are spread over workers. Not supported: directories of
-//! several files per topic (one file per topic), other compressions.
+//! (`.gz`). Files are read in event-time rounds: the epoch of a line is its `ts` divided by the
+//! epoch width (never less than the previous line's), so every file advances through event time
+//! together, and the rows do not depend on how files are spread over workers. Not supported:
+//! several files per topic, other compressions.
 
 use anyhow::Context;
 use operators::watermark::PartitionClock;
-use schemas::Topic;
+use operators::Epoch;
+use schemas::{BrandProfile, Decoded, Topic};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,18 @@ pub fn discover(dir: &Path) -> anyhow::Result<Vec<FileSpec>> {
     Ok(specs)
 }
 
+/// A line read ahead: decoded, with the epoch it belongs to.
+pub struct Pending {
+    /// 1-based line number.
+    pub line: u64,
+    /// The line without its end.
+    pub bytes: Vec<u8>,
+    /// The decoded record or why it was rejected.
+    pub decoded: Decoded,
+    /// The epoch the line is read in.
+    pub epoch: Epoch,
+}
+
 /// An open partition being read.
 pub struct FilePartition {
     /// Partition number (index in [`discover`]'s list).
@@ -55,13 +69,25 @@ pub struct FilePartition {
     pub spec: FileSpec,
     reader: Box<dyn BufRead>,
     line: u64,
-    /// The file has no more lines.
+    /// The file has no more lines (and nothing is pending).
     pub finished: bool,
     /// Lateness clock (facts only).
     pub clock: PartitionClock,
-    buf: Vec<u8>,
+    pending: Option<Pending>,
+    last_epoch: Epoch,
     /// Bytes read so far (uncompressed).
     pub bytes_read: u64,
+}
+
+/// The replay epoch of an event time: `ts / epoch_ms`, never before the file's previous line.
+fn epoch_of(ts: i64, epoch_ms: i64, last: Epoch) -> Epoch {
+    let e = if ts <= 0 { 0 } else { (ts / epoch_ms.max(1)) as Epoch };
+    e.max(last)
+}
+
+#[derive(serde::Deserialize)]
+struct TsOnly {
+    ts: Option<schemas::time::EventTime>,
 }
 
 impl FilePartition {
@@ -83,41 +109,54 @@ impl FilePartition {
             line: 0,
             finished: false,
             clock: PartitionClock::new(lateness_ms),
-            buf: Vec::with_capacity(4096),
+            pending: None,
+            last_epoch: 0,
             bytes_read: 0,
         })
     }
 
-    /// Reads up to `n` lines, calling `f(line_number, bytes)` for each (without the line end).
+    /// The next line, read and decoded ahead, or `None` at the end of the file.
+    ///
+    /// A fact line's epoch is its `ts / epoch_ms`; a dimension row's is that of its optional
+    /// `ts` field (rows without one are read at the start); a line without a usable time, or
+    /// older than the previous line, is read with the previous line.
     ///
     /// # Errors
     /// An I/O error (including a corrupt gzip stream).
-    pub fn read_round(&mut self, n: usize, mut f: impl FnMut(&mut PartitionClock, u64, &[u8])) -> anyhow::Result<()> {
-        for _ in 0..n {
-            self.buf.clear();
+    pub fn peek(&mut self, epoch_ms: i64, defaults: &BrandProfile) -> anyhow::Result<Option<&Pending>> {
+        if self.pending.is_none() && !self.finished {
+            let mut buf = Vec::new();
             let read = self
                 .reader
-                .read_until(b'\n', &mut self.buf)
+                .read_until(b'\n', &mut buf)
                 .with_context(|| format!("reading {} after line {}", self.spec.path.display(), self.line))?;
             if read == 0 {
                 self.finished = true;
-                return Ok(());
+                return Ok(None);
             }
             self.bytes_read += read as u64;
             self.line += 1;
-            let mut s = self.buf.as_slice();
-            if s.last() == Some(&b'\n') {
-                s = &s[..s.len() - 1];
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
             }
-            if s.last() == Some(&b'\r') {
-                s = &s[..s.len() - 1];
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
             }
-            f(&mut self.clock, self.line, s);
+            let decoded = schemas::decode(self.spec.topic, &buf, defaults);
+            let ts = match &decoded {
+                Ok(ev) if self.spec.topic.is_fact() => ev.ts(),
+                Ok(_) => serde_json::from_slice::<TsOnly>(&buf).ok().and_then(|t| t.ts).map(|t| t.0),
+                Err(_) => None,
+            };
+            let epoch = ts.map_or(self.last_epoch, |ts| epoch_of(ts, epoch_ms, self.last_epoch));
+            self.last_epoch = epoch;
+            self.pending = Some(Pending { line: self.line, bytes: buf, decoded, epoch });
         }
-        // Peek: a file whose last line was just read is finished now, not one round later.
-        if self.reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false) {
-            self.finished = true;
-        }
-        Ok(())
+        Ok(self.pending.as_ref())
+    }
+
+    /// Takes the line returned by the last [`peek`](Self::peek).
+    pub fn take(&mut self) -> Option<Pending> {
+        self.pending.take()
     }
 }
