@@ -283,14 +283,19 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
         for i in input.data {
             match i {
                 SourceIn::Source { event_id, ts, kind } => {
-                    self.sources.entry(event_id.clone()).or_default().push((ts, kind));
-                    self.expiry.entry(ts.saturating_add(2 * l)).or_default().push((event_id.clone(), None));
-                    touched.insert(event_id);
+                    // Expiry by minute bucket: one entry list per minute, not per event time.
+                    let at = window_start(ts.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
+                    self.expiry.entry(at).or_default().push((event_id.clone(), None));
+                    if self.requests.contains_key(&event_id) {
+                        touched.insert(event_id.clone());
+                    }
+                    self.sources.entry(event_id).or_default().push((ts, kind));
                 }
                 SourceIn::Request(r) => {
                     let key = (r.case_id, r.brand_id, r.opened_at);
                     *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() += r.diff;
-                    self.expiry.entry(r.opened_at.saturating_add(2 * l)).or_default().push((r.source_event_id.clone(), Some(key)));
+                    let at = window_start(r.opened_at.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
+                    self.expiry.entry(at).or_default().push((r.source_event_id.clone(), Some(key)));
                     touched.insert(r.source_event_id);
                 }
             }

@@ -83,10 +83,20 @@ pub fn dedup<'s>(facts: StreamVec<'s, Epoch, Fact>, side: StreamVec<'s, Epoch, S
     epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
 }
 
+/// A 128-bit fingerprint of `(topic, event_id)`: two independent 64-bit hashes, so the state
+/// holds no strings. A false duplicate needs a 128-bit collision among the ids alive at once.
+fn fingerprint(topic: Topic, event_id: &str) -> u128 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut a = rustc_hash::FxHasher::default();
+    (topic, event_id).hash(&mut a);
+    let b = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one((event_id, topic));
+    ((a.finish() as u128) << 64) | b as u128
+}
+
 struct Dedup {
     params: Params,
-    seen: FxHashMap<(Topic, String), ()>,
-    expiry: BTreeMap<Millis, Vec<(Topic, String)>>,
+    seen: FxHashMap<u128, ()>,
+    expiry: BTreeMap<Millis, Vec<u128>>,
     gauge: crate::types::GaugeShare,
 }
 
@@ -108,12 +118,12 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                 }));
                 continue;
             }
-            let key = (fact.topic(), fact.event_id().to_string());
+            let key = fingerprint(fact.topic(), fact.event_id());
             if self.seen.contains_key(&key) {
-                out.push(Accepted::Duplicate(key.0));
+                out.push(Accepted::Duplicate(fact.topic()));
                 continue;
             }
-            self.seen.insert(key.clone(), ());
+            self.seen.insert(key, ());
             self.expiry.entry(minute).or_default().push(key);
             match fact {
                 Fact::Mention(_, m) => {

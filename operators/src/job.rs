@@ -7,7 +7,7 @@ use crate::dedup::{dedup, Accepted};
 use crate::types::{Dim, Epoch, Fact, Params, Rejected, Side, WatermarkReport};
 use crate::watermark::global_watermark;
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, Topic};
-use timely::dataflow::operators::vec::{Broadcast, Map};
+use timely::dataflow::operators::vec::{Broadcast, Map, Partition};
 use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 
@@ -41,12 +41,21 @@ pub struct Outputs<'s> {
     pub duplicates: StreamVec<'s, Epoch, Topic>,
 }
 
+/// Splits a stream into `N` streams by `route`, so each part has one consumer (timely clones a
+/// stream's batches for every extra consumer).
+fn split<'s, D: 'static, const N: usize>(stream: StreamVec<'s, Epoch, D>, route: impl Fn(&D) -> usize + 'static) -> [StreamVec<'s, Epoch, D>; N] {
+    let parts = stream.partition(N as u64, move |d| (route(&d) as u64, d));
+    parts.try_into().unwrap_or_else(|_| unreachable!("partition returns N streams"))
+}
+
 /// Builds the brandpulse dataflow.
 pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
     let watermark = global_watermark(inputs.reports);
-    let brand_rows = inputs
-        .dims
-        .clone()
+    let [brand_dims, ad_dims] = split(inputs.dims, |d: &Dim| match d {
+        Dim::Brand(..) => 0,
+        Dim::Ad(..) => 1,
+    });
+    let brand_rows = brand_dims
         .flat_map(|d| match d {
             Dim::Brand(pos, row) => Some(Side::Brand(pos, row)),
             Dim::Ad(..) => None,
@@ -55,88 +64,108 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
     let side = watermark.concat(brand_rows);
 
     let accepted = dedup(inputs.facts, side.clone(), params.clone());
+    let [comments, care_events, sources, mention_aggs, rejected, duplicates] = split(accepted, |a: &Accepted| match a {
+        Accepted::Comment(_) => 0,
+        Accepted::Care(..) => 1,
+        Accepted::Source { .. } => 2,
+        Accepted::MentionAgg { .. } => 3,
+        Accepted::Rejected(_) => 4,
+        Accepted::Duplicate(_) => 5,
+    });
 
-    let ad_rows = inputs.dims.flat_map(|d| match d {
+    let ad_rows = ad_dims.flat_map(|d| match d {
         Dim::Ad(pos, row) => Some(AdsIn::Ad(pos, row)),
         Dim::Brand(..) => None,
     });
-    let comments = accepted.clone().flat_map(|a| match a {
+    let comments = comments.flat_map(|a| match a {
         Accepted::Comment(c) => Some(AdsIn::Comment(c)),
         _ => None,
     });
     let ads_out = ads_and_crisis(comments.concat(ad_rows), side.clone(), params.clone());
+    let [ads_to_brand, ad_minutes, ads_rejected] = split(ads_out, |a: &AdsOut| match a {
+        AdsOut::BrandDelta { .. } | AdsOut::Crisis(_) => 0,
+        AdsOut::AdMinute(_) => 1,
+        AdsOut::Rejected(_) => 2,
+    });
 
-    let care_events = accepted.clone().flat_map(|a| match a {
+    let care_events = care_events.flat_map(|a| match a {
         Accepted::Care(pos, e) => Some((pos, e)),
         _ => None,
     });
-    let care_out = cases(care_events, side.clone(), params.clone());
+    let [case_msgs, requests] = split(cases(care_events, side.clone(), params.clone()), |c: &CareOut| match c {
+        CareOut::Case(_) => 0,
+        CareOut::Request(_) => 1,
+    });
 
-    let sources = accepted.clone().flat_map(|a| match a {
+    let sources = sources.flat_map(|a| match a {
         Accepted::Source { event_id, ts, kind } => Some(SourceIn::Source { event_id, ts, kind }),
         _ => None,
     });
-    let requests = care_out.clone().flat_map(|c| match c {
+    let requests = requests.flat_map(|c| match c {
         CareOut::Request(r) => Some(SourceIn::Request(r)),
         CareOut::Case(_) => None,
     });
     let kinds = source_join(sources.concat(requests), side.clone(), params.clone());
 
-    let brand_in = accepted
-        .clone()
+    let brand_in = mention_aggs
         .flat_map(|a| match a {
             Accepted::MentionAgg { brand_id, minute, agg } => Some(BrandIn::Delta { brand_id, minute, agg }),
             _ => None,
         })
-        .concat(ads_out.clone().flat_map(|a| match a {
+        .concat(ads_to_brand.flat_map(|a| match a {
             AdsOut::BrandDelta { brand_id, minute, agg } => Some(BrandIn::Delta { brand_id, minute, agg }),
             AdsOut::Crisis(c) => Some(BrandIn::Crisis(c)),
             _ => None,
         }))
-        .concat(care_out.flat_map(|c| match c {
+        .concat(case_msgs.flat_map(|c| match c {
             CareOut::Case(m) => Some(BrandIn::Case(m)),
             CareOut::Request(_) => None,
         }))
         .concat(kinds.map(BrandIn::Kind));
-    let brand_out = brand_store(brand_in, side, params);
+    let [minutes, care_rows, opened, alerts, status] = split(brand_store(brand_in, side, params), |b: &BrandOut| match b {
+        BrandOut::Minute(_) => 0,
+        BrandOut::Case(_) => 1,
+        BrandOut::AlertOpened(_) => 2,
+        BrandOut::Alert(_) => 3,
+        BrandOut::Status(_) => 4,
+    });
 
-    let rejected = accepted
-        .clone()
+    let rejected = rejected
         .flat_map(|a| match a {
             Accepted::Rejected(r) => Some(r),
             _ => None,
         })
-        .concat(ads_out.clone().flat_map(|a| match a {
+        .concat(ads_rejected.flat_map(|a| match a {
             AdsOut::Rejected(r) => Some(r),
             _ => None,
         }));
     Outputs {
-        brand_minutes: brand_out.clone().flat_map(|b| match b {
+        brand_minutes: minutes.flat_map(|b| match b {
             BrandOut::Minute(r) => Some(r),
             _ => None,
         }),
-        ad_minutes: ads_out.flat_map(|a| match a {
+        ad_minutes: ad_minutes.flat_map(|a| match a {
             AdsOut::AdMinute(r) => Some(r),
             _ => None,
         }),
-        care_cases: brand_out.clone().flat_map(|b| match b {
+        care_cases: care_rows.flat_map(|b| match b {
             BrandOut::Case(r) => Some(r),
             _ => None,
         }),
-        alerts_opened: brand_out.clone().flat_map(|b| match b {
+        alerts_opened: opened.flat_map(|b| match b {
             BrandOut::AlertOpened(r) => Some(r),
             _ => None,
         }),
-        alerts: brand_out.clone().flat_map(|b| match b {
+        alerts: alerts.flat_map(|b| match b {
             BrandOut::Alert(r) => Some(r),
             _ => None,
         }),
-        brand_status: brand_out.flat_map(|b| match b {
+        brand_status: status.flat_map(|b| match b {
             BrandOut::Status(r) => Some(r),
             _ => None,
         }),
         rejected,
-        duplicates: accepted.flat_map(|a| match a {
+        duplicates: duplicates.flat_map(|a| match a {
             Accepted::Duplicate(t) => Some(t),
             _ => None,
         }),

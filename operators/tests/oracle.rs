@@ -384,3 +384,16 @@ fn scenarios_cover_the_rules() {
         assert!(total.get(k).copied().unwrap_or(0) > 0, "no seed exercises {k}: {total:?}");
     }
 }
+
+#[test]
+#[ignore]
+fn debug_dump() {
+    for seed in seeds() {
+        let c = case(seed);
+        for (e, r) in &c.expected.care_cases {
+            if r.sla_status == "breached_unanswered" && *e == c.expected.epochs {
+                println!("seed {seed} expected end case {r:?}");
+            }
+        }
+    }
+}

@@ -9,6 +9,10 @@ mod sources;
 mod summary;
 
 use clap::{Args, Parser, Subcommand};
+
+// The job allocates many small strings per event; mimalloc is markedly faster than glibc here.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::time::Instant;
 

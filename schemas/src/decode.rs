@@ -60,6 +60,10 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
             Err(e) => DecodeError::new(Reason::MalformedJson, e.to_string()),
         });
     }
+    // Fast path: most records are good. Only a failure pays for tracking the field path.
+    if let Ok(v) = serde_json::from_slice::<T>(bytes) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
