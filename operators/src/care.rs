@@ -69,6 +69,27 @@ impl CaseSummary {
         })
     }
 
+    /// Continues `base` (a compacted case) with later events, sorted by `(ts, pos)`. Events that
+    /// arrive after a case was compacted are all later than the events it summarizes.
+    pub fn continue_with(base: &CaseSummary, events: &[(Millis, Pos, CareEvent)]) -> CaseSummary {
+        let Some(new) = CaseSummary::of(&base.case_id, events) else { return base.clone() };
+        let head = if base.opened_at.is_some() || new.opened_at.is_none() { base } else { &new };
+        let changes_status = events.iter().any(|(_, _, e)| matches!(e.kind, CareKind::Resolved | CareKind::Reopened));
+        CaseSummary {
+            case_id: base.case_id.clone(),
+            brand_id: head.brand_id.clone(),
+            channel: head.channel.clone(),
+            priority: head.priority,
+            opened_at: base.opened_at.or(new.opened_at),
+            first_response_at: base.first_response_at.or(new.first_response_at),
+            resolved_at: base.resolved_at.or(new.resolved_at),
+            reopen_count: base.reopen_count + new.reopen_count,
+            source_event_id: head.source_event_id.clone().or_else(|| base.source_event_id.clone()).or(new.source_event_id.clone()),
+            closed: if changes_status { new.closed } else { base.closed },
+            last_ts: base.last_ts.max(new.last_ts),
+        }
+    }
+
     fn request(&self) -> Option<(String, Millis)> {
         Some((self.source_event_id.clone()?, self.opened_at?))
     }
@@ -126,10 +147,22 @@ pub fn cases<'s>(events: StreamVec<'s, Epoch, (Pos, CareEvent)>, side: StreamVec
     epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, logic)
 }
 
+/// A case held in state. Once closed and final, its events are dropped and only its summary is
+/// kept (`base`) until the case TTL: a later reopen continues the same case.
 struct CaseState {
     events: Vec<(Millis, Pos, CareEvent)>,
+    base: Option<CaseSummary>,
     summary: Option<CaseSummary>,
     due: Millis,
+}
+
+/// What happens to a case when its due time passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// Closed and final: drop its events, keep its summary.
+    Compact,
+    /// Leaves the state: its row is final.
+    Evict(Eviction),
 }
 
 struct Cases {
@@ -140,13 +173,15 @@ struct Cases {
 }
 
 impl Cases {
-    fn due_of(&self, s: &CaseSummary) -> (Millis, Eviction) {
+    fn due_of(&self, s: &CaseSummary, compacted: bool) -> (Millis, Due) {
         let final_at = window_start(s.last_ts) + schemas::time::MINUTE_MS + self.params.lateness_ms;
         let ttl_at = s.last_ts.saturating_add(self.params.case_ttl_ms);
-        if s.closed && final_at <= ttl_at {
-            (final_at, Eviction::Resolved)
+        if s.closed && !compacted && final_at < ttl_at {
+            (final_at, Due::Compact)
+        } else if s.closed {
+            (ttl_at, Due::Evict(Eviction::Resolved))
         } else {
-            (ttl_at, Eviction::Expired)
+            (ttl_at, Due::Evict(Eviction::Expired))
         }
     }
 }
@@ -155,14 +190,17 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
     fn on_epoch(&mut self, input: EpochInput<(Pos, CareEvent)>, out: &mut Vec<CareOut>) {
         let mut dirty: FxHashSet<String> = FxHashSet::default();
         for (pos, e) in input.data {
-            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState { events: Vec::new(), summary: None, due: 0 });
+            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState { events: Vec::new(), base: None, summary: None, due: 0 });
             dirty.insert(e.case_id.clone());
             state.events.push((e.ts, pos, e));
         }
         for case_id in dirty {
             let state = self.cases.get_mut(&case_id).expect("dirty cases exist");
             state.events.sort_by_key(|(ts, pos, _)| (*ts, *pos));
-            let new = CaseSummary::of(&case_id, &state.events).expect("a case has events");
+            let new = match &state.base {
+                Some(base) => CaseSummary::continue_with(base, &state.events),
+                None => CaseSummary::of(&case_id, &state.events).expect("a case has events"),
+            };
             let old = state.summary.replace(new.clone());
             if old.as_ref() == Some(&new) {
                 continue;
@@ -182,7 +220,8 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
                 }
             }
             out.push(CareOut::Case(CaseMsg { brand_id: new.brand_id.clone(), case_id: case_id.clone(), summary: Some(new.clone()), evicted: None }));
-            let (due, _) = self.due_of(&new);
+            let state = self.cases.get(&case_id).expect("exists");
+            let (due, _) = self.due_of(&new, state.base.is_some() && state.events.is_empty());
             let state = self.cases.get_mut(&case_id).expect("exists");
             state.due = due;
             self.due.entry(due).or_default().push(case_id);
@@ -197,9 +236,20 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
                     continue; // rescheduled
                 }
                 let summary = state.summary.clone().expect("summarized");
-                let (_, why) = self.due_of(&summary);
-                self.cases.remove(&case_id);
-                out.push(CareOut::Case(CaseMsg { brand_id: summary.brand_id.clone(), case_id, summary: Some(summary), evicted: Some(why) }));
+                match self.due_of(&summary, state.base.is_some() && state.events.is_empty()).1 {
+                    Due::Compact => {
+                        let state = self.cases.get_mut(&case_id).expect("exists");
+                        state.events = Vec::new();
+                        state.base = Some(summary.clone());
+                        let (next, _) = self.due_of(&summary, true);
+                        self.cases.get_mut(&case_id).expect("exists").due = next;
+                        self.due.entry(next).or_default().push(case_id);
+                    }
+                    Due::Evict(why) => {
+                        self.cases.remove(&case_id);
+                        out.push(CareOut::Case(CaseMsg { brand_id: summary.brand_id.clone(), case_id, summary: Some(summary), evicted: Some(why) }));
+                    }
+                }
             }
         }
         self.gauge.set(&self.params.gauges.cases, self.cases.len());
@@ -267,12 +317,21 @@ pub fn source_join<'s>(input: StreamVec<'s, Epoch, SourceIn>, side: StreamVec<'s
 
 type RequestKey = (String, String, Millis); // case, brand, opened
 
+enum Expiring {
+    Source(u128),
+    Request(String, RequestKey),
+}
+
+fn source_key(event_id: &str) -> u128 {
+    crate::types::fingerprint("source", event_id)
+}
+
 struct SourceJoin {
     params: Params,
-    sources: FxHashMap<String, Vec<(Millis, SourceKind)>>,
+    sources: FxHashMap<u128, Vec<(Millis, SourceKind)>>,
     requests: FxHashMap<String, FxHashMap<RequestKey, i64>>,
     emitted: FxHashMap<String, FxHashMap<(String, String), SourceKind>>,
-    expiry: BTreeMap<Millis, Vec<(String, Option<RequestKey>)>>,
+    expiry: BTreeMap<Millis, Vec<Expiring>>,
     gauge: crate::types::GaugeShare,
 }
 
@@ -285,23 +344,24 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
                 SourceIn::Source { event_id, ts, kind } => {
                     // Expiry by minute bucket: one entry list per minute, not per event time.
                     let at = window_start(ts.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
-                    self.expiry.entry(at).or_default().push((event_id.clone(), None));
+                    let key = source_key(&event_id);
+                    self.expiry.entry(at).or_default().push(Expiring::Source(key));
+                    self.sources.entry(key).or_default().push((ts, kind));
                     if self.requests.contains_key(&event_id) {
-                        touched.insert(event_id.clone());
+                        touched.insert(event_id);
                     }
-                    self.sources.entry(event_id).or_default().push((ts, kind));
                 }
                 SourceIn::Request(r) => {
                     let key = (r.case_id, r.brand_id, r.opened_at);
                     *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() += r.diff;
                     let at = window_start(r.opened_at.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
-                    self.expiry.entry(at).or_default().push((r.source_event_id.clone(), Some(key)));
+                    self.expiry.entry(at).or_default().push(Expiring::Request(r.source_event_id.clone(), key));
                     touched.insert(r.source_event_id);
                 }
             }
         }
         for eid in touched {
-            let sources = self.sources.get(&eid).map(Vec::as_slice).unwrap_or(&[]);
+            let sources = self.sources.get(&source_key(&eid)).map(Vec::as_slice).unwrap_or(&[]);
             let mut now: FxHashMap<(String, String), SourceKind> = FxHashMap::default();
             if let Some(reqs) = self.requests.get_mut(&eid) {
                 reqs.retain(|_, c| *c != 0);
@@ -338,17 +398,17 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
             if input.watermark == crate::types::NO_WATERMARK || at >= input.watermark {
                 break;
             }
-            for (eid, req) in self.expiry.pop_first().expect("non-empty").1 {
-                match req {
-                    None => {
-                        if let Some(v) = self.sources.get_mut(&eid) {
+            for item in self.expiry.pop_first().expect("non-empty").1 {
+                match item {
+                    Expiring::Source(key) => {
+                        if let Some(v) = self.sources.get_mut(&key) {
                             v.retain(|(ts, _)| ts.saturating_add(2 * l) >= input.watermark);
                             if v.is_empty() {
-                                self.sources.remove(&eid);
+                                self.sources.remove(&key);
                             }
                         }
                     }
-                    Some(key) => {
+                    Expiring::Request(eid, key) => {
                         if let Some(reqs) = self.requests.get_mut(&eid) {
                             reqs.remove(&key);
                             if let Some(em) = self.emitted.get_mut(&eid) {

@@ -83,16 +83,6 @@ pub fn dedup<'s>(facts: StreamVec<'s, Epoch, Fact>, side: StreamVec<'s, Epoch, S
     epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
 }
 
-/// A 128-bit fingerprint of `(topic, event_id)`: two independent 64-bit hashes, so the state
-/// holds no strings. A false duplicate needs a 128-bit collision among the ids alive at once.
-fn fingerprint(topic: Topic, event_id: &str) -> u128 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut a = rustc_hash::FxHasher::default();
-    (topic, event_id).hash(&mut a);
-    let b = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one((event_id, topic));
-    ((a.finish() as u128) << 64) | b as u128
-}
-
 struct Dedup {
     params: Params,
     seen: FxHashMap<u128, ()>,
@@ -118,7 +108,7 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                 }));
                 continue;
             }
-            let key = fingerprint(fact.topic(), fact.event_id());
+            let key = crate::types::fingerprint(fact.topic().name(), fact.event_id());
             if self.seen.contains_key(&key) {
                 out.push(Accepted::Duplicate(fact.topic()));
                 continue;

@@ -18,6 +18,17 @@ pub fn route(key: &str) -> u64 {
     h.finish()
 }
 
+/// A 128-bit fingerprint of `(namespace, id)`: two independent 64-bit hashes, so state can hold
+/// ids without their strings. Two ids are confused only on a 128-bit collision among the ids
+/// alive at once.
+pub fn fingerprint(namespace: &str, id: &str) -> u128 {
+    use std::hash::BuildHasher;
+    let mut a = rustc_hash::FxHasher::default();
+    (namespace, id).hash(&mut a);
+    let b = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one((id, namespace));
+    ((a.finish() as u128) << 64) | b as u128
+}
+
 /// Where a record was read: partition (file index or Kafka partition id) and offset (line or offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct Pos {

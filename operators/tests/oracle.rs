@@ -388,6 +388,29 @@ fn scenarios_cover_the_rules() {
 #[test]
 #[ignore]
 fn debug_dump() {
+    if let (Ok(ad), Ok(from), Ok(to)) = (std::env::var("DUMP_AD"), std::env::var("DUMP_FROM"), std::env::var("DUMP_TO")) {
+        let (from, to): (i64, i64) = (from.parse().unwrap(), to.parse().unwrap());
+        for seed in seeds() {
+            let c = case(seed);
+            for (p, part) in c.scenario.partitions.iter().enumerate() {
+                for (i, r) in part.records.iter().enumerate() {
+                    match r {
+                        schemas::Event::AdComment(cm) if cm.ad_id == ad && (cm.ts - gen::T0) / 1000 >= from && (cm.ts - gen::T0) / 1000 <= to => {
+                            println!("p{p} o{} epoch {} ts {:.3} bucket {} id {} s {:?} text {:?}", i + 1, part.epochs[i], (cm.ts - gen::T0) as f64 / 1000.0, (cm.ts - gen::T0).div_euclid(60_000), cm.event_id, cm.sentiment, cm.text);
+                        }
+                        schemas::Event::Ad(a) if a.ad_id == ad && part.epochs[i] <= 29400045 => {}
+                        _ => {}
+                    }
+                }
+            }
+            for (e, r) in &c.expected.ad_minutes {
+                if r.ad_id == ad {
+                    println!("expected ad row epoch {e} bucket {} comments {} neg {} risky {} scored {}", (r.window_start - gen::T0) / 60_000, r.comments, r.comments_negative, r.comments_risky, r.sentiment_count);
+                }
+            }
+        }
+        return;
+    }
     for seed in seeds() {
         let c = case(seed);
         for (e, r) in &c.expected.care_cases {

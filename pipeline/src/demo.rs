@@ -80,6 +80,9 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         schemas::time::format_rfc3339(planted.crisis_start_ms),
         if summary.alerts.iter().any(|a| a.ad_id == planted.crisis_ad) { "detected (see alerts above)" } else { "NOT detected" }
     );
+    if let Some(b) = &planted.disabled_brand {
+        println!("brand {b} has its kill switch disabled: its alerts are recorded with action_status `disabled`");
+    }
     println!("Parquet written under {}/ (tables: brand_metrics_minute, ad_metrics_minute, care_cases, alerts, brand_status, dead_letter)", out.display());
     Ok(())
 }

@@ -2262,32 +2262,4 @@ mod tests {
         );
     }
 
-    /// Nanoseconds this thread has been on a CPU (Linux), to measure on a busy machine.
-    fn thread_cpu_ns() -> Option<f64> {
-        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        s.split_whitespace().next()?.parse().ok()
-    }
-
-    /// `cargo test --release -- --ignored --nocapture generation_rate`
-    #[test]
-    #[ignore]
-    fn generation_rate() {
-        let cfg = GenConfig {
-            events: 2_000_000,
-            ..GenConfig::demo()
-        };
-        let (t, cpu0) = (std::time::Instant::now(), thread_cpu_ns());
-        let (n, bytes) =
-            Generator::new(cfg).fold((0u64, 0usize), |(n, b), r| (n + 1, b + r.line.len()));
-        let s = t.elapsed().as_secs_f64();
-        let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) / 1e9);
-        println!(
-            "{n} records, {bytes} bytes in {s:.3} s wall: {:.0} records/s, {:.0} MB/s",
-            n as f64 / s,
-            bytes as f64 / s / 1e6
-        );
-        if let Some(c) = cpu {
-            println!("on-CPU {c:.3} s: {:.0} records/s", n as f64 / c);
-        }
-    }
 }

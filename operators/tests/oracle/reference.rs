@@ -23,8 +23,8 @@
 //! 7. windows `[s, s+60 s)` that became final (`W_e ≥ s + 60 s + L`) produce their brand and ad rows
 //!    from the counted facts in them, with dimension state, case summaries and case sources as of
 //!    the end of this epoch; comments of an ad still unknown go to the dead letter;
-//! 8. closed cases whose last event's window is final, and cases idle for the TTL, are evicted
-//!    with their row (status under `W_e`).
+//! 8. cases idle for the TTL (`W_e ≥ last_ts + case_ttl`) are evicted with their row (status
+//!    under `W_e`).
 //!
 //! At the end every remaining window is final, remaining cases and open alerts are written.
 
@@ -455,14 +455,13 @@ impl<'a> Ref<'a> {
             self.finalize(m, self.epoch);
             self.open_minutes.remove(&m);
         }
-        // 8. evictions.
+        // 8. evictions: a case leaves when `W ≥ last_ts + case_ttl` (a closed case whose windows
+        // are final keeps only its summary until then, which changes nothing visible: events
+        // arriving later are later than all of its events).
         let ids: Vec<String> = self.cases.keys().cloned().collect();
         for id in ids {
             let sm = summarize(&id, &self.cases[&id]);
-            let final_at = window_start(sm.last_ts) + MINUTE + self.l;
-            let ttl_at = sm.last_ts.saturating_add(self.s.case_ttl_ms);
-            let due = if sm.closed && final_at <= ttl_at { final_at } else { ttl_at };
-            if self.w != NO_W && due <= self.w {
+            if self.w != NO_W && sm.last_ts.saturating_add(self.s.case_ttl_ms) <= self.w {
                 let row = self.case_row(&sm, self.w);
                 self.out.care_cases.push((self.epoch, row));
                 self.cases.remove(&id);
