@@ -103,7 +103,11 @@ pub enum AdsOut {
 
 /// Joins comments with ads (comments wait for their ad), keeps ad-minute windows, and runs the
 /// crisis detector per ad.
-pub fn ads_and_crisis<'s>(input: StreamVec<'s, Epoch, AdsIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, AdsOut> {
+pub fn ads_and_crisis<'s>(
+    input: StreamVec<'s, Epoch, AdsIn>,
+    side: StreamVec<'s, Epoch, Side>,
+    params: Params,
+) -> StreamVec<'s, Epoch, AdsOut> {
     let logic = Ads {
         params,
         brands: FxHashMap::default(),
@@ -214,7 +218,11 @@ impl Ads {
     }
 
     fn check_resolve(&mut self, ad_id: &str, w: Millis, out: &mut Vec<AdsOut>) {
-        let min = self.ads.get(ad_id).map(|i| self.profile(&i.brand_id).crisis.min_comments).unwrap_or(self.params.defaults.crisis.min_comments);
+        let min = self
+            .ads
+            .get(ad_id)
+            .map(|i| self.profile(&i.brand_id).crisis.min_comments)
+            .unwrap_or(self.params.defaults.crisis.min_comments);
         let Some(state) = self.per_ad.get_mut(ad_id) else { return };
         loop {
             let Crisis::Open { checked_upto, .. } = &state.crisis else { return };
@@ -252,7 +260,12 @@ impl Ads {
             match &info {
                 Some(info) => {
                     if w.agg.comments > 0 {
-                        out.push(AdsOut::AdMinute(w.agg.to_row(&ad_id, minute, &info.brand_id, info.campaign_id.as_deref())));
+                        out.push(AdsOut::AdMinute(w.agg.to_row(
+                            &ad_id,
+                            minute,
+                            &info.brand_id,
+                            info.campaign_id.as_deref(),
+                        )));
                     }
                     if keep_recent {
                         state.recent.insert(minute, w.agg);
@@ -280,7 +293,16 @@ impl Ads {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_open(params: &Params, state: &mut AdState, ad_id: &str, brand_id: &str, profile: &BrandProfile, b: Millis, ts: Millis, out: &mut Vec<AdsOut>) {
+fn check_open(
+    params: &Params,
+    state: &mut AdState,
+    ad_id: &str,
+    brand_id: &str,
+    profile: &BrandProfile,
+    b: Millis,
+    ts: Millis,
+    out: &mut Vec<AdsOut>,
+) {
     match state.crisis {
         Crisis::Calm { after } if after.is_none_or(|a| b > a) => {}
         _ => return,

@@ -62,7 +62,11 @@ pub enum BrandOut {
 }
 
 /// Keeps the brand windows and cases of the brands routed here.
-pub fn brand_store<'s>(input: StreamVec<'s, Epoch, BrandIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, BrandOut> {
+pub fn brand_store<'s>(
+    input: StreamVec<'s, Epoch, BrandIn>,
+    side: StreamVec<'s, Epoch, Side>,
+    params: Params,
+) -> StreamVec<'s, Epoch, BrandOut> {
     let logic = BrandStore {
         params,
         brands: FxHashMap::default(),
@@ -121,7 +125,15 @@ impl BrandStore {
         self.brands.get(brand_id).cloned().unwrap_or_else(|| self.params.defaults.clone())
     }
 
-    fn apply(&mut self, brand_id: &str, minute: Millis, agg: &BrandAgg, frt: Option<Millis>, sign: i64, prev_w: Millis) {
+    fn apply(
+        &mut self,
+        brand_id: &str,
+        minute: Millis,
+        agg: &BrandAgg,
+        frt: Option<Millis>,
+        sign: i64,
+        prev_w: Millis,
+    ) {
         if self.params.is_final(minute, prev_w) {
             return; // final rows never change
         }
@@ -270,7 +282,9 @@ impl BrandStore {
 
 fn crisis_order(c: &CrisisEvent) -> (Millis, u8, String) {
     match c {
-        CrisisEvent::Resolved { alert_id, resolved_window, .. } => (*resolved_window + schemas::time::MINUTE_MS, 0, alert_id.clone()),
+        CrisisEvent::Resolved { alert_id, resolved_window, .. } => {
+            (*resolved_window + schemas::time::MINUTE_MS, 0, alert_id.clone())
+        }
         CrisisEvent::Opened(o) => (o.opened_at, 1, o.alert_id.clone()),
     }
 }
@@ -311,7 +325,10 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                     match self.cases.get_mut(&msg.case_id) {
                         Some(e) => e.summary = summary,
                         None => {
-                            self.cases.insert(msg.case_id.clone(), CaseEntry { summary, kinds: Vec::new(), contrib: Vec::new() });
+                            self.cases.insert(
+                                msg.case_id.clone(),
+                                CaseEntry { summary, kinds: Vec::new(), contrib: Vec::new() },
+                            );
                         }
                     }
                     dirty.insert(msg.case_id);

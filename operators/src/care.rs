@@ -84,7 +84,11 @@ impl CaseSummary {
             first_response_at: base.first_response_at.or(new.first_response_at),
             resolved_at: base.resolved_at.or(new.resolved_at),
             reopen_count: base.reopen_count + new.reopen_count,
-            source_event_id: head.source_event_id.clone().or_else(|| base.source_event_id.clone()).or(new.source_event_id.clone()),
+            source_event_id: head
+                .source_event_id
+                .clone()
+                .or_else(|| base.source_event_id.clone())
+                .or(new.source_event_id.clone()),
             closed: if changes_status { new.closed } else { base.closed },
             last_ts: base.last_ts.max(new.last_ts),
         }
@@ -142,7 +146,11 @@ pub enum CareOut {
 }
 
 /// Keeps case state from care events, emits case summaries and source requests, evicts cases.
-pub fn cases<'s>(events: StreamVec<'s, Epoch, (Pos, CareEvent)>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, CareOut> {
+pub fn cases<'s>(
+    events: StreamVec<'s, Epoch, (Pos, CareEvent)>,
+    side: StreamVec<'s, Epoch, Side>,
+    params: Params,
+) -> StreamVec<'s, Epoch, CareOut> {
     let logic = Cases { params, cases: FxHashMap::default(), due: BTreeMap::new(), gauge: Default::default() };
     epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, logic)
 }
@@ -190,7 +198,12 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
     fn on_epoch(&mut self, input: EpochInput<(Pos, CareEvent)>, out: &mut Vec<CareOut>) {
         let mut dirty: FxHashSet<String> = FxHashSet::default();
         for (pos, e) in input.data {
-            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState { events: Vec::new(), base: None, summary: None, due: 0 });
+            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState {
+                events: Vec::new(),
+                base: None,
+                summary: None,
+                due: 0,
+            });
             dirty.insert(e.case_id.clone());
             state.events.push((e.ts, pos, e));
         }
@@ -207,7 +220,12 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
             }
             if let Some(old) = &old {
                 if old.brand_id != new.brand_id {
-                    out.push(CareOut::Case(CaseMsg { brand_id: old.brand_id.clone(), case_id: case_id.clone(), summary: None, evicted: None }));
+                    out.push(CareOut::Case(CaseMsg {
+                        brand_id: old.brand_id.clone(),
+                        case_id: case_id.clone(),
+                        summary: None,
+                        evicted: None,
+                    }));
                 }
             }
             let old_req = old.as_ref().and_then(|s| s.request().map(|r| (r, s.brand_id.clone())));
@@ -215,11 +233,22 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
             if old_req != new_req {
                 for (req, diff) in [(old_req, -1), (new_req, 1)] {
                     if let Some(((source_event_id, opened_at), brand_id)) = req {
-                        out.push(CareOut::Request(SourceRequest { source_event_id, case_id: case_id.clone(), brand_id, opened_at, diff }));
+                        out.push(CareOut::Request(SourceRequest {
+                            source_event_id,
+                            case_id: case_id.clone(),
+                            brand_id,
+                            opened_at,
+                            diff,
+                        }));
                     }
                 }
             }
-            out.push(CareOut::Case(CaseMsg { brand_id: new.brand_id.clone(), case_id: case_id.clone(), summary: Some(new.clone()), evicted: None }));
+            out.push(CareOut::Case(CaseMsg {
+                brand_id: new.brand_id.clone(),
+                case_id: case_id.clone(),
+                summary: Some(new.clone()),
+                evicted: None,
+            }));
             let state = self.cases.get(&case_id).expect("exists");
             let (due, _) = self.due_of(&new, state.base.is_some() && state.events.is_empty());
             let state = self.cases.get_mut(&case_id).expect("exists");
@@ -247,7 +276,12 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
                     }
                     Due::Evict(why) => {
                         self.cases.remove(&case_id);
-                        out.push(CareOut::Case(CaseMsg { brand_id: summary.brand_id.clone(), case_id, summary: Some(summary), evicted: Some(why) }));
+                        out.push(CareOut::Case(CaseMsg {
+                            brand_id: summary.brand_id.clone(),
+                            case_id,
+                            summary: Some(summary),
+                            evicted: Some(why),
+                        }));
                     }
                 }
             }
@@ -294,7 +328,11 @@ pub struct KindDiff {
 /// Joins cases with the counted mention or ad comment whose id is the case's `source_event_id`
 /// and whose ts is within `L` of the case's opened time. Keeps sources and requests for `2L` of
 /// watermark past their time (after that no partner can still arrive); matches already made stay.
-pub fn source_join<'s>(input: StreamVec<'s, Epoch, SourceIn>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, KindDiff> {
+pub fn source_join<'s>(
+    input: StreamVec<'s, Epoch, SourceIn>,
+    side: StreamVec<'s, Epoch, Side>,
+    params: Params,
+) -> StreamVec<'s, Epoch, KindDiff> {
     let logic = SourceJoin {
         params,
         sources: FxHashMap::default(),
@@ -353,7 +391,8 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
                 }
                 SourceIn::Request(r) => {
                     let key = (r.case_id, r.brand_id, r.opened_at);
-                    *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() += r.diff;
+                    *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() +=
+                        r.diff;
                     let at = window_start(r.opened_at.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
                     self.expiry.entry(at).or_default().push(Expiring::Request(r.source_event_id.clone(), key));
                     touched.insert(r.source_event_id);

@@ -78,7 +78,11 @@ pub enum Accepted {
 /// Also rejects facts whose window is already final (reason `late`), scores mentions and
 /// comments, and pre-aggregates the epoch's mentions per (brand, minute). An id is remembered
 /// until its window is final.
-pub fn dedup<'s>(facts: StreamVec<'s, Epoch, Fact>, side: StreamVec<'s, Epoch, Side>, params: Params) -> StreamVec<'s, Epoch, Accepted> {
+pub fn dedup<'s>(
+    facts: StreamVec<'s, Epoch, Fact>,
+    side: StreamVec<'s, Epoch, Side>,
+    params: Params,
+) -> StreamVec<'s, Epoch, Accepted> {
     let logic = Dedup { params, seen: FxHashMap::default(), expiry: BTreeMap::new(), gauge: Default::default() };
     epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
 }
@@ -92,8 +96,12 @@ struct Dedup {
 
 impl EpochLogic<Fact, Accepted> for Dedup {
     fn on_epoch(&mut self, input: EpochInput<Fact>, out: &mut Vec<Accepted>) {
-        let mut facts = input.data;
-        facts.sort_by_key(Fact::order_key);
+        // Sort small keys, not the (large) facts themselves.
+        let mut order: Vec<((Millis, Pos), usize)> =
+            input.data.iter().enumerate().map(|(i, f)| (f.order_key(), i)).collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<Fact>> = input.data.into_iter().map(Some).collect();
+        let facts = order.into_iter().map(|(_, i)| slots[i].take().expect("each fact once"));
         let mut mentions: BTreeMap<(String, Millis), BrandAgg> = BTreeMap::new();
         for fact in facts {
             let ts = fact.ts();
@@ -130,7 +138,11 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                 Fact::Care(pos, e) => out.push(Accepted::Care(pos, e)),
             }
         }
-        out.extend(mentions.into_iter().map(|((brand_id, minute), agg)| Accepted::MentionAgg { brand_id, minute, agg }));
+        out.extend(mentions.into_iter().map(|((brand_id, minute), agg)| Accepted::MentionAgg {
+            brand_id,
+            minute,
+            agg,
+        }));
         while let Some((&minute, _)) = self.expiry.first_key_value() {
             if !self.params.is_final(minute, input.watermark) {
                 break;

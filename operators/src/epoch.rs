@@ -36,6 +36,9 @@ pub trait EpochLogic<D, O>: 'static {
     fn on_end(&mut self, watermark: Millis, out: &mut Vec<O>);
 }
 
+/// An epoch's records, brand rows and watermark, gathered until the epoch is complete.
+type Stashed<D> = (Vec<D>, Vec<(Pos, BrandRow)>, Millis);
+
 /// Builds an epoch operator named `name` over `data` (routed by `route`) and `side` (broadcast).
 pub fn epoch_operator<'s, D, O, L>(
     name: &str,
@@ -52,18 +55,22 @@ where
     let exchange = Exchange::new(move |d: &D| route(d));
     data.binary_frontier(side, exchange, Pipeline, name, move |cap, _info| {
         let mut keep = Some(cap);
-        let mut stash: BTreeMap<Epoch, (Vec<D>, Vec<(Pos, BrandRow)>, Millis)> = BTreeMap::new();
+        let mut stash: BTreeMap<Epoch, Stashed<D>> = BTreeMap::new();
         let mut last_wm = NO_WATERMARK;
         let mut out = Vec::new();
         move |(in1, f1), (in2, f2), output| {
             in1.for_each_stamp(|cap, data| {
-                let entry = stash.entry(*cap.least().expect("a time")).or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                let entry = stash
+                    .entry(*cap.least().expect("a time"))
+                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
                 for batch in data {
                     entry.0.append(batch);
                 }
             });
             in2.for_each_stamp(|cap, data| {
-                let entry = stash.entry(*cap.least().expect("a time")).or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                let entry = stash
+                    .entry(*cap.least().expect("a time"))
+                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
                 for batch in data {
                     for side in batch.drain(..) {
                         match side {

@@ -43,7 +43,10 @@ pub struct Outputs<'s> {
 
 /// Splits a stream into `N` streams by `route`, so each part has one consumer (timely clones a
 /// stream's batches for every extra consumer).
-fn split<'s, D: 'static, const N: usize>(stream: StreamVec<'s, Epoch, D>, route: impl Fn(&D) -> usize + 'static) -> [StreamVec<'s, Epoch, D>; N] {
+fn split<'s, D: 'static, const N: usize>(
+    stream: StreamVec<'s, Epoch, D>,
+    route: impl Fn(&D) -> usize + 'static,
+) -> [StreamVec<'s, Epoch, D>; N] {
     let parts = stream.partition(N as u64, move |d| (route(&d) as u64, d));
     parts.try_into().unwrap_or_else(|_| unreachable!("partition returns N streams"))
 }
@@ -64,14 +67,15 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
     let side = watermark.concat(brand_rows);
 
     let accepted = dedup(inputs.facts, side.clone(), params.clone());
-    let [comments, care_events, sources, mention_aggs, rejected, duplicates] = split(accepted, |a: &Accepted| match a {
-        Accepted::Comment(_) => 0,
-        Accepted::Care(..) => 1,
-        Accepted::Source { .. } => 2,
-        Accepted::MentionAgg { .. } => 3,
-        Accepted::Rejected(_) => 4,
-        Accepted::Duplicate(_) => 5,
-    });
+    let [comments, care_events, sources, mention_aggs, rejected, duplicates] =
+        split(accepted, |a: &Accepted| match a {
+            Accepted::Comment(_) => 0,
+            Accepted::Care(..) => 1,
+            Accepted::Source { .. } => 2,
+            Accepted::MentionAgg { .. } => 3,
+            Accepted::Rejected(_) => 4,
+            Accepted::Duplicate(_) => 5,
+        });
 
     let ad_rows = ad_dims.flat_map(|d| match d {
         Dim::Ad(pos, row) => Some(AdsIn::Ad(pos, row)),
@@ -122,13 +126,14 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
             CareOut::Request(_) => None,
         }))
         .concat(kinds.map(BrandIn::Kind));
-    let [minutes, care_rows, opened, alerts, status] = split(brand_store(brand_in, side, params), |b: &BrandOut| match b {
-        BrandOut::Minute(_) => 0,
-        BrandOut::Case(_) => 1,
-        BrandOut::AlertOpened(_) => 2,
-        BrandOut::Alert(_) => 3,
-        BrandOut::Status(_) => 4,
-    });
+    let [minutes, care_rows, opened, alerts, status] =
+        split(brand_store(brand_in, side, params), |b: &BrandOut| match b {
+            BrandOut::Minute(_) => 0,
+            BrandOut::Case(_) => 1,
+            BrandOut::AlertOpened(_) => 2,
+            BrandOut::Alert(_) => 3,
+            BrandOut::Status(_) => 4,
+        });
 
     let rejected = rejected
         .flat_map(|a| match a {

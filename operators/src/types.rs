@@ -25,7 +25,8 @@ pub fn fingerprint(namespace: &str, id: &str) -> u128 {
     use std::hash::BuildHasher;
     let mut a = rustc_hash::FxHasher::default();
     (namespace, id).hash(&mut a);
-    let b = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one((id, namespace));
+    let b =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one((id, namespace));
     ((a.finish() as u128) << 64) | b as u128
 }
 
@@ -185,10 +186,7 @@ impl Params {
 
 /// The wall clock in epoch ms.
 pub fn system_clock() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
 /// Sentiment in fixed point (10⁻¹² units) so that sums and retractions are exact.

@@ -58,11 +58,8 @@ impl PartitionClock {
 /// `max_seen` is the largest `ts` reported so far by any worker (also by workers that ended).
 pub fn combine(prev: Millis, max_seen: Millis, reports: &[WatermarkReport]) -> Millis {
     let any_active = reports.iter().any(|r| r.any_active);
-    let w = if any_active {
-        reports.iter().filter_map(|r| r.active_min).min().unwrap_or(NO_WATERMARK)
-    } else {
-        max_seen
-    };
+    let w =
+        if any_active { reports.iter().filter_map(|r| r.active_min).min().unwrap_or(NO_WATERMARK) } else { max_seen };
     prev.max(w)
 }
 
@@ -83,9 +80,8 @@ pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> S
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a time");
-                    let entry = stash
-                        .entry(t)
-                        .or_insert_with(|| (cap.retain_least(0).expect("a capability"), Vec::new()));
+                    let entry =
+                        stash.entry(t).or_insert_with(|| (cap.retain_least(0).expect("a capability"), Vec::new()));
                     for batch in data {
                         entry.1.append(batch);
                     }
@@ -97,7 +93,10 @@ pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> S
                     let (_, (cap, reports)) = stash.pop_first().expect("non-empty");
                     for r in reports {
                         if latest.len() <= r.worker {
-                            latest.resize(r.worker + 1, WatermarkReport { worker: 0, active_min: None, any_active: true, max_ts: None });
+                            latest.resize(
+                                r.worker + 1,
+                                WatermarkReport { worker: 0, active_min: None, any_active: true, max_ts: None },
+                            );
                         }
                         latest[r.worker] = r;
                     }

@@ -59,8 +59,17 @@ fn run(minutes: i64) -> (Vec<Sample>, Sample, usize) {
             (fi, di, ri)
         });
         for (i, ad) in ["ad-1", "ad-2"].iter().enumerate() {
-            let info = AdInfo { brand_id: format!("b{i}"), campaign_id: None, platform: None, account_id: None, spend_per_hour: None };
-            dims.send(Dim::Ad(Pos { partition: 0, offset: i as u64 }, AdRow { ad_id: ad.to_string(), info: Some(Arc::new(info)) }));
+            let info = AdInfo {
+                brand_id: format!("b{i}"),
+                campaign_id: None,
+                platform: None,
+                account_id: None,
+                spend_per_hour: None,
+            };
+            dims.send(Dim::Ad(
+                Pos { partition: 0, offset: i as u64 },
+                AdRow { ad_id: ad.to_string(), info: Some(Arc::new(info)) },
+            ));
         }
         let mut offset = 0u64;
         for m in 0..minutes {
@@ -118,7 +127,12 @@ fn run(minutes: i64) -> (Vec<Sample>, Sample, usize) {
             let last = m + 1 == minutes;
             // Care events run 4 min ahead of the partition's other facts: M_p is the max ts.
             let max_ts = base + 4 * MINUTE;
-            reports.send(WatermarkReport { worker: 0, active_min: Some(max_ts), any_active: !last, max_ts: Some(max_ts) });
+            reports.send(WatermarkReport {
+                worker: 0,
+                active_min: Some(max_ts),
+                any_active: !last,
+                max_ts: Some(max_ts),
+            });
             let next = m as u64 + 1;
             facts.advance_to(next);
             dims.advance_to(next);

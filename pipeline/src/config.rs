@@ -55,7 +55,12 @@ pub struct BrandDefaults {
 impl Default for BrandDefaults {
     fn default() -> Self {
         let p = BrandProfile::default();
-        BrandDefaults { sla_seconds: p.sla_seconds, crisis: p.crisis, risk_terms: p.risk_terms, kill_switch: p.kill_switch }
+        BrandDefaults {
+            sla_seconds: p.sla_seconds,
+            crisis: p.crisis,
+            risk_terms: p.risk_terms,
+            kill_switch: p.kill_switch,
+        }
     }
 }
 

@@ -21,7 +21,9 @@ pub fn write_ndjson(cfg: GenConfig, dir: &Path) -> anyhow::Result<BTreeMap<&'sta
         files.insert(topic, BufWriter::with_capacity(1 << 20, f));
     }
     for rec in Generator::new(cfg) {
-        let w = files.get_mut(rec.topic).ok_or_else(|| anyhow::anyhow!("generator produced unknown topic {}", rec.topic))?;
+        let w = files
+            .get_mut(rec.topic)
+            .ok_or_else(|| anyhow::anyhow!("generator produced unknown topic {}", rec.topic))?;
         w.write_all(&rec.line)?;
         w.write_all(b"\n")?;
         *counts.entry(rec.topic).or_default() += 1;
@@ -59,7 +61,15 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
     let input = out.join("input");
     if out.exists() {
         // A previous demo's output: start clean so rows are not mixed with an older run.
-        for table in ["brand_metrics_minute", "ad_metrics_minute", "care_cases", "alerts", "brand_status", "dead_letter", "input"] {
+        for table in [
+            "brand_metrics_minute",
+            "ad_metrics_minute",
+            "care_cases",
+            "alerts",
+            "brand_status",
+            "dead_letter",
+            "input",
+        ] {
             let p = out.join(table);
             if p.exists() {
                 std::fs::remove_dir_all(&p)?;
@@ -67,7 +77,11 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         }
     }
     let planted = Generator::new(cfg.clone()).planted();
-    eprintln!("brandpulse demo: generating {events} events over {:.1} h of event time into {}", cfg.span_ms as f64 / 3.6e6, input.display());
+    eprintln!(
+        "brandpulse demo: generating {events} events over {:.1} h of event time into {}",
+        cfg.span_ms as f64 / 3.6e6,
+        input.display()
+    );
     let counts = write_ndjson(cfg, &input)?;
     eprintln!("generated {counts:?}");
     let started = Instant::now();
@@ -78,7 +92,11 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         planted.crisis_brand,
         planted.crisis_ad,
         schemas::time::format_rfc3339(planted.crisis_start_ms),
-        if summary.alerts.iter().any(|a| a.ad_id == planted.crisis_ad) { "detected (see alerts above)" } else { "NOT detected" }
+        if summary.alerts.iter().any(|a| a.ad_id == planted.crisis_ad) {
+            "detected (see alerts above)"
+        } else {
+            "NOT detected"
+        }
     );
     if let Some(b) = &planted.disabled_brand {
         println!("brand {b} has its kill switch disabled: its alerts are recorded with action_status `disabled`");

@@ -127,19 +127,9 @@ const COUNTRIES: [&[&str]; NLANG] = [
     &["BR", "BR", "BR", "PT"],
 ];
 /// Mention platforms with cumulative weights.
-const MENTION_PLATFORMS: [(&str, f64); 5] = [
-    ("twitter", 0.35),
-    ("instagram", 0.55),
-    ("reddit", 0.70),
-    ("tiktok", 0.85),
-    ("facebook", 1.0),
-];
-const AD_PLATFORMS: [(&str, &str); 4] = [
-    ("facebook", "fb"),
-    ("instagram", "ig"),
-    ("tiktok", "tt"),
-    ("youtube", "yt"),
-];
+const MENTION_PLATFORMS: [(&str, f64); 5] =
+    [("twitter", 0.35), ("instagram", 0.55), ("reddit", 0.70), ("tiktok", 0.85), ("facebook", 1.0)];
+const AD_PLATFORMS: [(&str, &str); 4] = [("facebook", "fb"), ("instagram", "ig"), ("tiktok", "tt"), ("youtube", "yt")];
 const CARE_CHANNELS: [&str; 6] = ["twitter", "facebook", "instagram", "email", "chat", "phone"];
 const RISK_TERMS: [&str; 5] = ["torrent", "free download", "pirate", "scam", "boycott"];
 
@@ -362,12 +352,8 @@ const PT_MENTION_POS: &[&str] = &[
     "O novo {p} é muito bom 👏",
     "Super satisfeita com a {b}",
 ];
-const PT_MENTION_NEU: &[&str] = &[
-    "Alguém já usou o {p}?",
-    "{b} lança o {p} no Brasil",
-    "O {p} tem garantia?",
-    "Qual o horário da loja {b}?",
-];
+const PT_MENTION_NEU: &[&str] =
+    &["Alguém já usou o {p}?", "{b} lança o {p} no Brasil", "O {p} tem garantia?", "Qual o horário da loja {b}?"];
 const PT_MENTION_NEG: &[&str] = &[
     "Meu {p} parou de funcionar, que raiva",
     "{h} até agora nada do meu reembolso",
@@ -425,38 +411,18 @@ const EN_COMMENT_RISKY: &[&str] = &[
     "some people want to boycott {b}, why?",
 ];
 const FR_COMMENT: [&[&str]; 3] = [
-    &[
-        "J'adore cette pub",
-        "Trop bien, je veux le {p}",
-        "Super produit 👍",
-    ],
-    &[
-        "C'est combien ?",
-        "Disponible en Belgique ?",
-        "Où l'acheter ?",
-    ],
+    &["J'adore cette pub", "Trop bien, je veux le {p}", "Super produit 👍"],
+    &["C'est combien ?", "Disponible en Belgique ?", "Où l'acheter ?"],
     &["Trop cher", "Encore cette pub...", "Déçu du {p}"],
 ];
 const DE_COMMENT: [&[&str]; 3] = [
     &["Tolle Werbung!", "Will ich haben 😍", "Der {p} ist super"],
-    &[
-        "Was kostet das?",
-        "Gibt es das in Schwarz?",
-        "Wo kann man das kaufen?",
-    ],
+    &["Was kostet das?", "Gibt es das in Schwarz?", "Wo kann man das kaufen?"],
     &["Viel zu teuer", "Nervige Werbung", "Schlechte Qualität"],
 ];
 const ES_COMMENT: [&[&str]; 3] = [
-    &[
-        "Me encanta este anuncio",
-        "Lo quiero 😍",
-        "Excelente el {p}",
-    ],
-    &[
-        "¿Cuánto cuesta?",
-        "¿Hay envío a Chile?",
-        "¿Dónde lo compro?",
-    ],
+    &["Me encanta este anuncio", "Lo quiero 😍", "Excelente el {p}"],
+    &["¿Cuánto cuesta?", "¿Hay envío a Chile?", "¿Dónde lo compro?"],
     &["Muy caro", "Otra vez este anuncio", "Mala calidad"],
 ];
 const PT_COMMENT: [&[&str]; 3] = [
@@ -538,9 +504,7 @@ impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
             Ts::Rfc(ms) => match rfc3339_bytes(ms) {
-                Some(b) => {
-                    s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
-                }
+                Some(b) => s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?),
                 None => s.collect_str(&Rfc3339(ms)),
             },
             Ts::Ms(ms) => s.serialize_i64(ms),
@@ -823,28 +787,13 @@ fn lognormal_ms(rng: &mut SmallRng, median_ms: f64, sigma: f64) -> i64 {
 }
 
 fn fill(template: &str, name: &str, handle: &str, product: &str) -> String {
-    template
-        .replace("{b}", name)
-        .replace("{B}", &name.to_uppercase())
-        .replace("{h}", handle)
-        .replace("{p}", product)
+    template.replace("{b}", name).replace("{B}", &name.to_uppercase()).replace("{h}", handle).replace("{p}", product)
 }
 
 /// Every template × product (if used) × suffix.
-fn expand(
-    out: &mut Vec<String>,
-    templates: &[&str],
-    name: &str,
-    handle: &str,
-    products: &[String],
-    suffixes: &[&str],
-) {
+fn expand(out: &mut Vec<String>, templates: &[&str], name: &str, handle: &str, products: &[String], suffixes: &[&str]) {
     for t in templates {
-        let prods: &[String] = if t.contains("{p}") {
-            products
-        } else {
-            &products[..1]
-        };
+        let prods: &[String] = if t.contains("{p}") { products } else { &products[..1] };
         for p in prods {
             let base = fill(t, name, handle, p);
             for s in suffixes {
@@ -885,11 +834,7 @@ impl Generator {
                     (
                         format!("brand{n}"),
                         format!("Brand{n}"),
-                        vec![
-                            format!("Brand{n} app"),
-                            format!("Brand{n} One"),
-                            format!("Brand{n} Max"),
-                        ],
+                        vec![format!("Brand{n} app"), format!("Brand{n} One"), format!("Brand{n} Max")],
                         [0.7 - neg, 0.3, neg],
                         rng.gen_range(0.3..0.5),
                     )
@@ -916,11 +861,7 @@ impl Generator {
                 let (platform, short) = AD_PLATFORMS[rng.gen_range(0..AD_PLATFORMS.len())];
                 let id = format!("ad-{}", ads.len() + 1);
                 let spend = (rng.gen_range(25.0..400.0_f64) * 100.0).round() / 100.0;
-                let w = if b == 0 && k == 1 {
-                    0.2
-                } else {
-                    rng.gen_range(0.7..2.0)
-                };
+                let w = if b == 0 && k == 1 { 0.2 } else { rng.gen_range(0.7..2.0) };
                 ad_rows.push(to_line(&AdRow {
                     ad_id: &id,
                     brand_id: &brand.id,
@@ -929,11 +870,7 @@ impl Generator {
                     account_id: format!("{}-{}", brand.id, short),
                     spend_per_hour: spend,
                 }));
-                ads.push(AdDef {
-                    id,
-                    brand: b,
-                    platform,
-                });
+                ads.push(AdDef { id, brand: b, platform });
                 ad_weights.push(w);
             }
         }
@@ -948,16 +885,10 @@ impl Generator {
         let mut dims = VecDeque::new();
         for (i, b) in brands.iter().enumerate() {
             let row = brand_row(i, &b.id, &names[i], disabled == Some(i));
-            dims.push_back(Record {
-                topic: TOPIC_BRANDS,
-                line: to_line(&row),
-            });
+            dims.push_back(Record { topic: TOPIC_BRANDS, line: to_line(&row) });
         }
         for line in ad_rows {
-            dims.push_back(Record {
-                topic: TOPIC_ADS,
-                line,
-            });
+            dims.push_back(Record { topic: TOPIC_ADS, line });
         }
 
         // The planted crisis.
@@ -966,20 +897,11 @@ impl Generator {
             * SHARE_COMMENTS
             * (ad_weights[crisis_ad] / total_w)
             * (10.0 * MIN_MS as f64 / cfg.span_ms as f64);
-        let burst = rng
-            .gen_range(64..=80u64)
-            .max((3.0 * normal_per_10min).ceil() as u64)
-            .min(cfg.events / 10);
+        let burst = rng.gen_range(64..=80u64).max((3.0 * normal_per_10min).ceil() as u64).min(cfg.events / 10);
         let crisis_start = cfg.start_ms + cfg.span_ms * 2 / 5;
         let burst_span = (5 * MIN_MS).min(cfg.span_ms / 10).max(1);
         let mut crisis_ts: Vec<i64> = (0..burst)
-            .map(|k| {
-                if k == 0 {
-                    crisis_start
-                } else {
-                    crisis_start + rng.gen_range(0..burst_span)
-                }
-            })
+            .map(|k| if k == 0 { crisis_start } else { crisis_start + rng.gen_range(0..burst_span) })
             .collect();
         crisis_ts.sort_unstable();
 
@@ -991,12 +913,7 @@ impl Generator {
             crisis_start_ms: crisis_start,
             disabled_brand: disabled.map(|i| brands[i].id.clone()),
         };
-        let sources = (0..brands.len())
-            .map(|_| SrcRing {
-                items: Vec::new(),
-                next: 0,
-            })
-            .collect();
+        let sources = (0..brands.len()).map(|_| SrcRing { items: Vec::new(), next: 0 }).collect();
         Generator {
             end_ms: cfg.start_ms + cfg.span_ms,
             cfg,
@@ -1055,9 +972,7 @@ impl Generator {
 
     fn pick_ad(&mut self) -> usize {
         let u = self.rng.gen::<f64>() * self.ad_cum[self.ad_cum.len() - 1];
-        self.ad_cum
-            .partition_point(|&c| c <= u)
-            .min(self.ads.len() - 1)
+        self.ad_cum.partition_point(|&c| c <= u).min(self.ads.len() - 1)
     }
 
     fn author(&mut self) -> Id {
@@ -1118,11 +1033,7 @@ impl Generator {
             None
         };
         if register && tone != POS {
-            self.sources[b].push(Src {
-                ts: ms,
-                id: event_id,
-                platform,
-            });
+            self.sources[b].push(Src { ts: ms, id: event_id, platform });
         }
         to_line(&MentionOut {
             event_id,
@@ -1160,11 +1071,7 @@ impl Generator {
             )
         };
         let pool_i = (b * NLANG + lang) * 3 + tone;
-        let len = if risky {
-            self.texts.risky[b].len()
-        } else {
-            self.texts.comments[pool_i].len()
-        };
+        let len = if risky { self.texts.risky[b].len() } else { self.texts.comments[pool_i].len() };
         let text_i = self.rng.gen_range(0..len);
         let ts = self.ts(ms);
         let event_id = Id("c-", self.next_comment);
@@ -1183,17 +1090,9 @@ impl Generator {
         };
         let platform = self.ads[a].platform;
         if register && tone != POS {
-            self.sources[b].push(Src {
-                ts: ms,
-                id: event_id,
-                platform,
-            });
+            self.sources[b].push(Src { ts: ms, id: event_id, platform });
         }
-        let text = if risky {
-            &self.texts.risky[b][text_i]
-        } else {
-            &self.texts.comments[pool_i][text_i]
-        };
+        let text = if risky { &self.texts.risky[b][text_i] } else { &self.texts.comments[pool_i][text_i] };
         to_line(&CommentOut {
             event_id,
             ts,
@@ -1221,11 +1120,7 @@ impl Generator {
             None
         };
         let platform = self.ads[a].platform;
-        self.sources[b].push(Src {
-            ts: ms,
-            id: event_id,
-            platform,
-        });
+        self.sources[b].push(Src { ts: ms, id: event_id, platform });
         to_line(&CommentOut {
             event_id,
             ts,
@@ -1238,29 +1133,13 @@ impl Generator {
         })
     }
 
-    fn schedule(
-        &mut self,
-        ts: i64,
-        case: u64,
-        brand: usize,
-        channel: &'static str,
-        kind: CareKind,
-        agent: u64,
-    ) {
+    fn schedule(&mut self, ts: i64, case: u64, brand: usize, channel: &'static str, kind: CareKind, agent: u64) {
         if ts >= self.end_ms {
             return;
         }
         self.care_seq += 1;
         self.care_total += 1;
-        self.care.push(CareEv {
-            ts,
-            seq: self.care_seq,
-            case,
-            brand,
-            channel,
-            kind,
-            agent,
-        });
+        self.care.push(CareEv { ts, seq: self.care_seq, case, brand, channel, kind, agent });
     }
 
     /// Opens a case now and queues its follow-ups.
@@ -1278,11 +1157,7 @@ impl Generator {
         };
         let ms = self.jitter(t);
         let ts = self.ts(ms);
-        let source = if self.rng.gen::<f64>() < 0.62 {
-            self.sources[b].pick(&mut self.rng, ms)
-        } else {
-            None
-        };
+        let source = if self.rng.gen::<f64>() < 0.62 { self.sources[b].pick(&mut self.rng, ms) } else { None };
         let channel = match source {
             Some(s) => s.platform,
             None => CARE_CHANNELS[self.rng.gen_range(0..CARE_CHANNELS.len())],
@@ -1369,44 +1244,18 @@ impl Generator {
         let u: f64 = self.rng.gen();
         let (topic, line, required): (&'static str, Vec<u8>, &[&str]) = if u < SHARE_MENTIONS {
             let l = self.gen_mention(t, false);
-            (
-                TOPIC_MENTIONS,
-                l,
-                &[
-                    "event_id",
-                    "ts",
-                    "brand_id",
-                    "platform",
-                    "author_id",
-                    "text",
-                ],
-            )
+            (TOPIC_MENTIONS, l, &["event_id", "ts", "brand_id", "platform", "author_id", "text"])
         } else if u < SHARE_MENTIONS + SHARE_COMMENTS {
             let l = self.gen_comment(t, false);
-            (
-                TOPIC_COMMENTS,
-                l,
-                &["event_id", "ts", "ad_id", "platform", "author_id", "text"],
-            )
+            (TOPIC_COMMENTS, l, &["event_id", "ts", "ad_id", "platform", "author_id", "text"])
         } else {
             let b = self.pick_brand();
             let case = self.rng.gen_range(1..=self.next_case.max(1));
             let ms = self.jitter(t);
-            let ev = CareEv {
-                ts: ms,
-                seq: 0,
-                case,
-                brand: b,
-                channel: "email",
-                kind: CareKind::CustomerMessage,
-                agent: 0,
-            };
+            let ev =
+                CareEv { ts: ms, seq: 0, case, brand: b, channel: "email", kind: CareKind::CustomerMessage, agent: 0 };
             let l = self.emit_followup(ev, ms);
-            (
-                TOPIC_CARE,
-                l,
-                &["event_id", "ts", "case_id", "brand_id", "kind", "channel"],
-            )
+            (TOPIC_CARE, l, &["event_id", "ts", "case_id", "brand_id", "kind", "channel"])
         };
         let mut line = line;
         if self.rng.gen::<bool>() {
@@ -1418,8 +1267,7 @@ impl Generator {
             line.truncate(cut);
         } else {
             let field = required[self.rng.gen_range(0..required.len())];
-            let mut v: serde_json::Value =
-                serde_json::from_slice(&line).expect("generated lines are JSON");
+            let mut v: serde_json::Value = serde_json::from_slice(&line).expect("generated lines are JSON");
             if let Some(o) = v.as_object_mut() {
                 o.remove(field);
             }
@@ -1430,8 +1278,7 @@ impl Generator {
 
     /// With probability `duplicate_fraction`, queues an exact copy of a good line a few slots later.
     fn maybe_dup(&mut self, slot: u64, topic: &'static str, line: &[u8]) {
-        if self.cfg.duplicate_fraction > 0.0 && self.rng.gen::<f64>() < self.cfg.duplicate_fraction
-        {
+        if self.cfg.duplicate_fraction > 0.0 && self.rng.gen::<f64>() < self.cfg.duplicate_fraction {
             let due = slot + self.rng.gen_range(1..=self.dup_max_delay);
             let at = self.dups.partition_point(|d| d.0 <= due);
             self.dups.insert(at, (due, topic, line.to_vec()));
@@ -1445,11 +1292,7 @@ impl Generator {
                 return Record { topic, line };
             }
         }
-        let (topic, line) = if self
-            .crisis_ts
-            .get(self.crisis_next)
-            .is_some_and(|&c| c <= t)
-        {
+        let (topic, line) = if self.crisis_ts.get(self.crisis_next).is_some_and(|&c| c <= t) {
             let ms = self.crisis_ts[self.crisis_next].max(t - MAX_QUEUE_LAG_MS);
             self.crisis_next += 1;
             (TOPIC_COMMENTS, self.gen_crisis_comment(ms))
@@ -1501,9 +1344,7 @@ impl Iterator for Generator {
 }
 
 fn pick_cum_pairs(cum: &[(&str, f64)], u: f64) -> usize {
-    cum.iter()
-        .position(|&(_, c)| u < c)
-        .unwrap_or(cum.len() - 1)
+    cum.iter().position(|&(_, c)| u < c).unwrap_or(cum.len() - 1)
 }
 
 fn cumulative(w: &[f64]) -> Vec<f64> {
@@ -1550,16 +1391,8 @@ fn brand_row<'a>(i: usize, id: &'a str, name: &'a str, kill_switch_disabled: boo
             Some(&RISK_TERMS[..]),
         ),
         1 => (None, Some(default_crisis()), None),
-        2 => (
-            Some(json!({"urgent": 900, "high": 3600, "normal": 14400, "low": 86400})),
-            None,
-            Some(&RISK_TERMS[..]),
-        ),
-        3 => (
-            Some(json!({"urgent": 1200, "high": 2700})),
-            None,
-            Some(&RISK_TERMS[..]),
-        ),
+        2 => (Some(json!({"urgent": 900, "high": 3600, "normal": 14400, "low": 86400})), None, Some(&RISK_TERMS[..])),
+        3 => (Some(json!({"urgent": 1200, "high": 2700})), None, Some(&RISK_TERMS[..])),
         _ => (None, None, None),
     };
     let kill_switch = if kill_switch_disabled {
@@ -1569,14 +1402,7 @@ fn brand_row<'a>(i: usize, id: &'a str, name: &'a str, kill_switch_disabled: boo
     } else {
         json!({"enabled": true, "auto_resume": false})
     };
-    BrandRow {
-        brand_id: id,
-        name,
-        sla_seconds,
-        crisis,
-        risk_terms,
-        kill_switch,
-    }
+    BrandRow { brand_id: id, name, sla_seconds, crisis, risk_terms, kill_switch }
 }
 
 fn build_texts(brands: &[BrandDef], names: &[String], products: &[Vec<String>]) -> Texts {
@@ -1587,76 +1413,31 @@ fn build_texts(brands: &[BrandDef], names: &[String], products: &[Vec<String>]) 
         [ES_MENTION_POS, ES_MENTION_NEU, ES_MENTION_NEG],
         [PT_MENTION_POS, PT_MENTION_NEU, PT_MENTION_NEG],
     ];
-    let comment_tpl: [[&[&str]; 3]; NLANG] = [
-        [EN_COMMENT_POS, EN_COMMENT_NEU, EN_COMMENT_NEG],
-        FR_COMMENT,
-        DE_COMMENT,
-        ES_COMMENT,
-        PT_COMMENT,
-    ];
+    let comment_tpl: [[&[&str]; 3]; NLANG] =
+        [[EN_COMMENT_POS, EN_COMMENT_NEU, EN_COMMENT_NEG], FR_COMMENT, DE_COMMENT, ES_COMMENT, PT_COMMENT];
     let en_mention_suffix: [&[&str]; 3] = [EN_POS_SUFFIX, EN_NEU_SUFFIX, EN_NEG_SUFFIX];
-    let en_comment_suffix: [&[&str]; 3] = [
-        EN_POS_COMMENT_SUFFIX,
-        EN_NEU_COMMENT_SUFFIX,
-        EN_NEG_COMMENT_SUFFIX,
-    ];
-    let mut t = Texts {
-        mentions: Vec::new(),
-        comments: Vec::new(),
-        risky: Vec::new(),
-        crisis: Vec::new(),
-    };
+    let en_comment_suffix: [&[&str]; 3] = [EN_POS_COMMENT_SUFFIX, EN_NEU_COMMENT_SUFFIX, EN_NEG_COMMENT_SUFFIX];
+    let mut t = Texts { mentions: Vec::new(), comments: Vec::new(), risky: Vec::new(), crisis: Vec::new() };
     for (b, brand) in brands.iter().enumerate() {
         let name = &names[b];
         let handle = format!("@{}", brand.id);
         for lang in 0..NLANG {
             for tone in 0..3 {
-                let (ms, cs): (&[&str], &[&str]) = if lang == 0 {
-                    (en_mention_suffix[tone], en_comment_suffix[tone])
-                } else {
-                    (&[""], &[""])
-                };
+                let (ms, cs): (&[&str], &[&str]) =
+                    if lang == 0 { (en_mention_suffix[tone], en_comment_suffix[tone]) } else { (&[""], &[""]) };
                 let mut pool = Vec::new();
-                expand(
-                    &mut pool,
-                    mention_tpl[lang][tone],
-                    name,
-                    &handle,
-                    &products[b],
-                    ms,
-                );
+                expand(&mut pool, mention_tpl[lang][tone], name, &handle, &products[b], ms);
                 t.mentions.push(pool);
                 let mut pool = Vec::new();
-                expand(
-                    &mut pool,
-                    comment_tpl[lang][tone],
-                    name,
-                    &handle,
-                    &products[b],
-                    cs,
-                );
+                expand(&mut pool, comment_tpl[lang][tone], name, &handle, &products[b], cs);
                 t.comments.push(pool);
             }
         }
         let mut pool = Vec::new();
-        expand(
-            &mut pool,
-            EN_COMMENT_RISKY,
-            name,
-            &handle,
-            &products[b],
-            &[""],
-        );
+        expand(&mut pool, EN_COMMENT_RISKY, name, &handle, &products[b], &[""]);
         t.risky.push(pool);
     }
-    expand(
-        &mut t.crisis,
-        CRISIS_COMMENTS,
-        &names[0],
-        &format!("@{}", brands[0].id),
-        &products[0],
-        &["", "!!", " 😡"],
-    );
+    expand(&mut t.crisis, CRISIS_COMMENTS, &names[0], &format!("@{}", brands[0].id), &products[0], &["", "!!", " 😡"]);
     t
 }
 
@@ -1667,10 +1448,7 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     fn small(events: u64) -> GenConfig {
-        GenConfig {
-            events,
-            ..GenConfig::demo()
-        }
+        GenConfig { events, ..GenConfig::demo() }
     }
 
     fn generate(cfg: GenConfig) -> (Vec<Record>, Planted) {
@@ -1682,23 +1460,14 @@ mod tests {
     fn ts_of(v: &Value) -> Option<i64> {
         match &v["ts"] {
             Value::Number(n) => n.as_i64(),
-            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.timestamp_millis()),
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis()),
             _ => None,
         }
     }
 
     fn required(topic: &str) -> &'static [&'static str] {
         match topic {
-            "mentions" => &[
-                "event_id",
-                "ts",
-                "brand_id",
-                "platform",
-                "author_id",
-                "text",
-            ],
+            "mentions" => &["event_id", "ts", "brand_id", "platform", "author_id", "text"],
             "ad_comments" => &["event_id", "ts", "ad_id", "platform", "author_id", "text"],
             "care_events" => &["event_id", "ts", "case_id", "brand_id", "kind", "channel"],
             _ => &[],
@@ -1716,8 +1485,7 @@ mod tests {
                     return None;
                 }
                 let ts = ts_of(&v)?;
-                seen.insert((r.topic, v["event_id"].as_str()?.to_string()))
-                    .then_some((r.topic, v, ts))
+                seen.insert((r.topic, v["event_id"].as_str()?.to_string())).then_some((r.topic, v, ts))
             })
             .collect()
     }
@@ -1727,10 +1495,7 @@ mod tests {
             .filter(|r| r.topic == "ads")
             .map(|r| {
                 let v: Value = serde_json::from_slice(&r.line).unwrap();
-                (
-                    v["ad_id"].as_str().unwrap().to_string(),
-                    v["brand_id"].as_str().unwrap().to_string(),
-                )
+                (v["ad_id"].as_str().unwrap().to_string(), v["brand_id"].as_str().unwrap().to_string())
             })
             .collect()
     }
@@ -1741,10 +1506,7 @@ mod tests {
         let (b, pb) = generate(small(20_000));
         assert_eq!(a, b);
         assert_eq!(pa.crisis_ad, pb.crisis_ad);
-        let (c, _) = generate(GenConfig {
-            seed: 7,
-            ..small(20_000)
-        });
+        let (c, _) = generate(GenConfig { seed: 7, ..small(20_000) });
         assert_ne!(a, c);
     }
 
@@ -1754,38 +1516,23 @@ mod tests {
         let (recs, _) = generate(cfg.clone());
         let brands = recs.iter().take_while(|r| r.topic == "brands").count();
         assert_eq!(brands, 4);
-        let ads = recs[brands..]
-            .iter()
-            .take_while(|r| r.topic == "ads")
-            .count();
+        let ads = recs[brands..].iter().take_while(|r| r.topic == "ads").count();
         assert!((12..=24).contains(&ads), "{ads} ads");
         let facts = &recs[brands + ads..];
         assert_eq!(facts.len() as u64, cfg.events);
-        assert!(facts
-            .iter()
-            .all(|r| ["mentions", "ad_comments", "care_events"].contains(&r.topic)));
-        let share =
-            |t: &str| facts.iter().filter(|r| r.topic == t).count() as f64 / facts.len() as f64;
-        let (m, c, e) = (
-            share("mentions"),
-            share("ad_comments"),
-            share("care_events"),
-        );
+        assert!(facts.iter().all(|r| ["mentions", "ad_comments", "care_events"].contains(&r.topic)));
+        let share = |t: &str| facts.iter().filter(|r| r.topic == t).count() as f64 / facts.len() as f64;
+        let (m, c, e) = (share("mentions"), share("ad_comments"), share("care_events"));
         assert!((0.60..0.70).contains(&m), "mentions {m}");
         assert!((0.17..0.23).contains(&c), "ad comments {c}");
         assert!((0.12..0.18).contains(&e), "care {e}");
         // Every ad belongs to a brand and every brand has 3–6 ads.
-        let per_brand = ad_brands(&recs)
-            .into_values()
-            .fold(HashMap::new(), |mut m, b| {
-                *m.entry(b).or_insert(0) += 1;
-                m
-            });
+        let per_brand = ad_brands(&recs).into_values().fold(HashMap::new(), |mut m, b| {
+            *m.entry(b).or_insert(0) += 1;
+            m
+        });
         assert_eq!(per_brand.len(), 4);
-        assert!(
-            per_brand.values().all(|n| (3..=6).contains(n)),
-            "{per_brand:?}"
-        );
+        assert!(per_brand.values().all(|n| (3..=6).contains(n)), "{per_brand:?}");
     }
 
     #[test]
@@ -1796,17 +1543,11 @@ mod tests {
         let brand_ids: HashSet<String> = recs
             .iter()
             .filter(|r| r.topic == "brands")
-            .map(|r| {
-                serde_json::from_slice::<Value>(&r.line).unwrap()["brand_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(|r| serde_json::from_slice::<Value>(&r.line).unwrap()["brand_id"].as_str().unwrap().to_string())
             .collect();
         let (mut truncated, mut missing, mut dups) = (0, 0, 0);
         let mut first: HashMap<(&str, String), &[u8]> = HashMap::new();
-        let (mut with_lang, mut int_ts, mut mentions, mut with_sent, mut scoreable) =
-            (0, 0, 0, 0, 0);
+        let (mut with_lang, mut int_ts, mut mentions, mut with_sent, mut scoreable) = (0, 0, 0, 0, 0);
         let mut langs: HashMap<String, usize> = HashMap::new();
         for r in recs.iter().filter(|r| !required(r.topic).is_empty()) {
             let Ok(v) = serde_json::from_slice::<Value>(&r.line) else {
@@ -1815,30 +1556,21 @@ mod tests {
                 continue;
             };
             let o = v.as_object().expect("every parseable line is an object");
-            let absent = required(r.topic)
-                .iter()
-                .filter(|f| !o.contains_key(**f))
-                .count();
+            let absent = required(r.topic).iter().filter(|f| !o.contains_key(**f)).count();
             if absent > 0 {
                 assert_eq!(absent, 1, "one field missing: {v}");
                 missing += 1;
                 continue;
             }
             // A good line: check every field's type and value.
-            let s = |f: &str| {
-                o[f].as_str()
-                    .unwrap_or_else(|| panic!("{f} not a string in {v}"))
-            };
+            let s = |f: &str| o[f].as_str().unwrap_or_else(|| panic!("{f} not a string in {v}"));
             for f in required(r.topic) {
                 if *f != "ts" {
                     assert!(!s(f).is_empty(), "{f} empty in {v}");
                 }
             }
             let ts = ts_of(&v).unwrap_or_else(|| panic!("bad ts in {v}"));
-            assert!(
-                ts >= cfg.start_ms && ts < cfg.start_ms + cfg.span_ms,
-                "ts out of span in {v}"
-            );
+            assert!(ts >= cfg.start_ms && ts < cfg.start_ms + cfg.span_ms, "ts out of span in {v}");
             if o["ts"].is_i64() {
                 int_ts += 1;
             } else {
@@ -1851,9 +1583,7 @@ mod tests {
                     mentions += 1;
                     if let Some(l) = o.get("lang") {
                         with_lang += 1;
-                        *langs
-                            .entry(l.as_str().unwrap()[..2].to_string())
-                            .or_default() += 1;
+                        *langs.entry(l.as_str().unwrap()[..2].to_string()).or_default() += 1;
                     }
                     if let Some(reach) = o.get("reach") {
                         let reach = reach.as_u64().unwrap();
@@ -1867,13 +1597,7 @@ mod tests {
                 _ => {
                     assert!(brand_ids.contains(s("brand_id")));
                     assert!(s("event_id").starts_with("e-") && s("case_id").starts_with("k-"));
-                    let kinds = [
-                        "opened",
-                        "customer_message",
-                        "agent_response",
-                        "resolved",
-                        "reopened",
-                    ];
+                    let kinds = ["opened", "customer_message", "agent_response", "resolved", "reopened"];
                     assert!(kinds.contains(&s("kind")), "{v}");
                     if let Some(p) = o.get("priority") {
                         assert!(["urgent", "high", "normal", "low"].contains(&p.as_str().unwrap()));
@@ -1902,20 +1626,13 @@ mod tests {
         }
         let n = cfg.events as f64;
         let bad = f64::from(truncated + missing);
-        assert!(
-            bad > 0.6 * n * cfg.bad_fraction && bad < 1.5 * n * cfg.bad_fraction,
-            "{bad} bad lines"
-        );
+        assert!(bad > 0.6 * n * cfg.bad_fraction && bad < 1.5 * n * cfg.bad_fraction, "{bad} bad lines");
         assert!(truncated > 0 && missing > 0);
         let dups = f64::from(dups);
         let want = n * cfg.duplicate_fraction;
         assert!(dups > 0.7 * want && dups < 1.35 * want, "{dups} duplicates");
         let frac = |a: i32, b: i32| f64::from(a) / f64::from(b);
-        assert!(
-            (0.55..0.65).contains(&frac(with_lang, mentions)),
-            "lang on {}",
-            frac(with_lang, mentions)
-        );
+        assert!((0.55..0.65).contains(&frac(with_lang, mentions)), "lang on {}", frac(with_lang, mentions));
         assert!((0.45..0.55).contains(&frac(with_sent, scoreable)));
         let facts = cfg.events as i32;
         assert!((0.08..0.12).contains(&frac(int_ts, facts)));
@@ -1937,12 +1654,7 @@ mod tests {
                 *reasons.entry(e.reason.kind()).or_default() += 1;
             }
         }
-        assert!(
-            reasons
-                .keys()
-                .all(|k| ["malformed_json", "missing_field"].contains(k)),
-            "{reasons:?}"
-        );
+        assert!(reasons.keys().all(|k| ["malformed_json", "missing_field"].contains(k)), "{reasons:?}");
         let bad = reasons.values().sum::<usize>() as f64;
         let want = cfg.events as f64 * cfg.bad_fraction;
         assert!(bad > 0.6 * want && bad < 1.5 * want, "{reasons:?}");
@@ -1950,13 +1662,7 @@ mod tests {
 
     #[test]
     fn facts_are_in_event_time_order_within_seconds() {
-        for cfg in [
-            small(100_000),
-            GenConfig {
-                events: 3_000,
-                ..GenConfig::demo()
-            },
-        ] {
+        for cfg in [small(100_000), GenConfig { events: 3_000, ..GenConfig::demo() }] {
             let (recs, _) = generate(cfg.clone());
             let mut max = cfg.start_ms;
             let mut worst = 0;
@@ -1996,11 +1702,7 @@ mod tests {
                     }
                 }
             }
-            let neg = if w[1] == 0 {
-                0.0
-            } else {
-                f64::from(w[2]) / f64::from(w[1])
-            };
+            let neg = if w[1] == 0 { 0.0 } else { f64::from(w[2]) / f64::from(w[1]) };
             let risk = f64::from(w[3]) / f64::from(w[0]);
             if w[0] >= 20 && (neg >= 0.6 || risk >= 0.3) {
                 hits.push((ad, b * 60_000));
@@ -2012,26 +1714,17 @@ mod tests {
     #[test]
     fn the_planted_crisis_is_there_and_nothing_else_is_a_crisis() {
         for upstream in [0.5, 1.0] {
-            let cfg = GenConfig {
-                upstream_sentiment: upstream,
-                ..small(200_000)
-            };
+            let cfg = GenConfig { upstream_sentiment: upstream, ..small(200_000) };
             let (recs, planted) = generate(cfg.clone());
             assert_eq!(planted.crisis_brand, "acme");
             assert_eq!(ad_brands(&recs)[&planted.crisis_ad], "acme");
             let start = planted.crisis_start_ms;
             assert_eq!(start, cfg.start_ms + cfg.span_ms * 2 / 5);
             let hits = crisis_buckets(&recs);
-            assert!(
-                hits.iter().any(|(ad, _)| ad == &planted.crisis_ad),
-                "no crisis found"
-            );
+            assert!(hits.iter().any(|(ad, _)| ad == &planted.crisis_ad), "no crisis found");
             for (ad, b) in &hits {
                 assert_eq!(ad, &planted.crisis_ad, "unexpected crisis on {ad} at {b}");
-                assert!(
-                    *b >= start - 60_000 && *b < start + 15 * 60_000,
-                    "crisis bucket {b} far from the burst"
-                );
+                assert!(*b >= start - 60_000 && *b < start + 15 * 60_000, "crisis bucket {b} far from the burst");
             }
             // The burst itself: ≥ 20 comments in a ten-minute window, ≥ 60 % negative.
             let mut in_window = (0u32, 0u32, 0u32);
@@ -2049,10 +1742,7 @@ mod tests {
                 }
             }
             assert!(in_window.0 >= 60, "{in_window:?}");
-            assert!(
-                f64::from(in_window.2) >= 0.6 * f64::from(in_window.1),
-                "{in_window:?}"
-            );
+            assert!(f64::from(in_window.2) >= 0.6 * f64::from(in_window.1), "{in_window:?}");
         }
     }
 
@@ -2097,18 +1787,13 @@ mod tests {
                     let brand = v["brand_id"].as_str().unwrap().to_string();
                     match v["kind"].as_str().unwrap() {
                         "opened" => {
-                            let p = ["urgent", "high", "normal", "low"]
-                                .iter()
-                                .position(|p| v["priority"] == *p)
-                                .unwrap();
+                            let p =
+                                ["urgent", "high", "normal", "low"].iter().position(|p| v["priority"] == *p).unwrap();
                             prio_counts[p] += 1;
                             let source = if let Some(src) = v.get("source_event_id") {
                                 let (b, sts) = &seen_src[src.as_str().unwrap()];
                                 assert_eq!(b, &brand, "source of another brand");
-                                assert!(
-                                    *sts < ts && *sts >= ts - 3_600_000,
-                                    "source not within the hour before"
-                                );
+                                assert!(*sts < ts && *sts >= ts - 3_600_000, "source not within the hour before");
                                 true
                             } else {
                                 false
@@ -2151,35 +1836,20 @@ mod tests {
         let n = early.len() as f64;
         let share = |f: &dyn Fn(&Case) -> bool| early.iter().filter(|c| f(c)).count() as f64 / n;
         let with_source = share(&|c| c.source);
-        assert!(
-            (0.5..0.7).contains(&with_source),
-            "source share {with_source}"
-        );
+        assert!((0.5..0.7).contains(&with_source), "source share {with_source}");
         let answered = share(&|c| c.first_resp.is_some());
         assert!((0.82..0.93).contains(&answered), "answered {answered}");
         let resolved = share(&|c| c.resolved);
         assert!((0.55..0.8).contains(&resolved), "resolved {resolved}");
         let reopened = share(&|c| c.reopened);
         assert!((0.01..0.05).contains(&reopened), "reopened {reopened}");
-        let met = share(&|c| {
-            c.first_resp
-                .is_some_and(|r| r - c.opened <= sla[&c.brand][c.prio] * 1000)
-        });
-        let breached = share(&|c| {
-            c.first_resp
-                .is_some_and(|r| r - c.opened > sla[&c.brand][c.prio] * 1000)
-        });
-        assert!(
-            met > 0.6 && breached > 0.05,
-            "met {met} breached {breached}"
-        );
+        let met = share(&|c| c.first_resp.is_some_and(|r| r - c.opened <= sla[&c.brand][c.prio] * 1000));
+        let breached = share(&|c| c.first_resp.is_some_and(|r| r - c.opened > sla[&c.brand][c.prio] * 1000));
+        assert!(met > 0.6 && breached > 0.05, "met {met} breached {breached}");
         let total = f64::from(prio_counts.iter().sum::<u32>());
         let urgent = f64::from(prio_counts[0]) / total;
         let normal = f64::from(prio_counts[2]) / total;
-        assert!(
-            (0.08..0.12).contains(&urgent) && (0.46..0.54).contains(&normal),
-            "{prio_counts:?}"
-        );
+        assert!((0.08..0.12).contains(&urgent) && (0.46..0.54).contains(&normal), "{prio_counts:?}");
     }
 
     #[test]
@@ -2193,73 +1863,37 @@ mod tests {
         }
         for r in recs.iter().filter(|r| r.topic == "ads") {
             let v: Value = serde_json::from_slice(&r.line).unwrap();
-            assert!(["facebook", "instagram", "tiktok", "youtube"]
-                .contains(&v["platform"].as_str().unwrap()));
+            assert!(["facebook", "instagram", "tiktok", "youtube"].contains(&v["platform"].as_str().unwrap()));
             assert!(v["campaign_id"].is_string() && v["account_id"].is_string());
             assert!(v["spend_per_hour"].as_f64().unwrap() > 0.0);
         }
-        let (recs, planted) = generate(GenConfig {
-            brands: 2,
-            ..small(1_000)
-        });
+        let (recs, planted) = generate(GenConfig { brands: 2, ..small(1_000) });
         assert_eq!(planted.disabled_brand, None);
         assert_eq!(recs.iter().filter(|r| r.topic == "brands").count(), 2);
-        let (recs, _) = generate(GenConfig {
-            brands: 12,
-            ..small(1_000)
-        });
-        let ids: HashSet<_> = recs
-            .iter()
-            .filter(|r| r.topic == "brands")
-            .map(|r| r.line.clone())
-            .collect();
+        let (recs, _) = generate(GenConfig { brands: 12, ..small(1_000) });
+        let ids: HashSet<_> = recs.iter().filter(|r| r.topic == "brands").map(|r| r.line.clone()).collect();
         assert_eq!(ids.len(), 12);
     }
 
     #[test]
     fn rfc3339_formatting_matches_chrono() {
         let mut rng = SmallRng::seed_from_u64(1);
-        let samples = [
-            0i64,
-            -1,
-            951_782_400_000,
-            1_709_164_800_123,
-            DEMO_START_MS,
-            253_402_300_799_999,
-        ];
-        for ms in samples
-            .into_iter()
-            .chain((0..20_000).map(|_| rng.gen_range(-5_000_000_000_000..250_000_000_000_000)))
+        let samples = [0i64, -1, 951_782_400_000, 1_709_164_800_123, DEMO_START_MS, 253_402_300_799_999];
+        for ms in samples.into_iter().chain((0..20_000).map(|_| rng.gen_range(-5_000_000_000_000..250_000_000_000_000)))
         {
             let want = chrono::DateTime::from_timestamp_millis(ms)
                 .unwrap()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             assert_eq!(Rfc3339(ms).to_string(), want);
         }
-        assert_eq!(
-            Rfc3339(DEMO_START_MS).to_string(),
-            "2026-11-24T08:00:00.000Z"
-        );
+        assert_eq!(Rfc3339(DEMO_START_MS).to_string(), "2026-11-24T08:00:00.000Z");
     }
 
     #[test]
     fn tiny_and_empty_configs_work() {
-        let (recs, _) = generate(GenConfig {
-            events: 0,
-            ..GenConfig::demo()
-        });
+        let (recs, _) = generate(GenConfig { events: 0, ..GenConfig::demo() });
         assert!(recs.iter().all(|r| r.topic == "brands" || r.topic == "ads"));
-        let (recs, _) = generate(GenConfig {
-            events: 10,
-            span_ms: 0,
-            ..GenConfig::demo()
-        });
-        assert_eq!(
-            recs.iter()
-                .filter(|r| !required(r.topic).is_empty())
-                .count(),
-            10
-        );
+        let (recs, _) = generate(GenConfig { events: 10, span_ms: 0, ..GenConfig::demo() });
+        assert_eq!(recs.iter().filter(|r| !required(r.topic).is_empty()).count(), 10);
     }
-
 }

@@ -60,7 +60,14 @@ fn now_ms() -> i64 {
     operators::system_clock()
 }
 
-fn dead_letter(spec: &FileSpec, partition: u32, line: u64, reason: String, detail: String, raw: &[u8]) -> DeadLetterRow {
+fn dead_letter(
+    spec: &FileSpec,
+    partition: u32,
+    line: u64,
+    reason: String,
+    detail: String,
+    raw: &[u8],
+) -> DeadLetterRow {
     DeadLetterRow {
         topic: spec.topic.name().to_string(),
         source: spec.path.display().to_string(),
@@ -88,9 +95,11 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let bar = job.progress.then(|| {
         let bar = indicatif::ProgressBar::new(total_bytes);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar
     });

@@ -97,7 +97,8 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BRANDPULSE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BRANDPULSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -129,13 +130,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.replay.epoch_seconds = e;
             }
             let started = Instant::now();
-            let summary = job::run_replay(job::ReplayJob { input, out: out.clone(), workers: cluster.workers, config, progress: !quiet })?;
+            let summary = job::run_replay(job::ReplayJob {
+                input,
+                out: out.clone(),
+                workers: cluster.workers,
+                config,
+                progress: !quiet,
+            })?;
             eprintln!("{}", summary.render(started.elapsed().as_secs_f64()));
             eprintln!("Parquet written under {}", out.display());
             Ok(())
         }
         Command::Demo { out, events, cluster } => demo_cmd(out, events, cluster.workers, config),
-        Command::Generate { out, events, seed, upstream_sentiment, hours } => generate_cmd(out, events, seed, upstream_sentiment, hours),
+        Command::Generate { out, events, seed, upstream_sentiment, hours } => {
+            generate_cmd(out, events, seed, upstream_sentiment, hours)
+        }
     }
 }
 

@@ -135,19 +135,38 @@ impl Summary {
     pub fn render(&self, seconds: f64) -> String {
         let mut s = String::new();
         let rate = if seconds > 0.0 { self.lines_read as f64 / seconds } else { 0.0 };
-        let _ = writeln!(s, "read {} records ({:.1} MiB) in {:.2} s: {:.0} records/s", self.lines_read, self.bytes_read as f64 / 1048576.0, seconds, rate);
+        let _ = writeln!(
+            s,
+            "read {} records ({:.1} MiB) in {:.2} s: {:.0} records/s",
+            self.lines_read,
+            self.bytes_read as f64 / 1048576.0,
+            seconds,
+            rate
+        );
         let dead: u64 = self.dead_letters.values().sum();
         let _ = writeln!(s, "duplicates dropped: {}   late: {}   dead letters: {}", self.duplicates, self.late, dead);
         for (reason, n) in &self.dead_letters {
             let _ = writeln!(s, "    {reason:<28} {n}");
         }
         let _ = writeln!(s, "\nper brand:");
-        let _ = writeln!(s, "  {:<12} {:>9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>8} {:>10}", "brand", "mentions", "neg %", "avg sent", "ad cmts", "cases", "SLA met", "breaches", "unanswered");
+        let _ = writeln!(
+            s,
+            "  {:<12} {:>9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>8} {:>10}",
+            "brand", "mentions", "neg %", "avg sent", "ad cmts", "cases", "SLA met", "breaches", "unanswered"
+        );
         for (brand, b) in &self.brands {
             let neg = if b.mentions > 0 { 100.0 * b.negative as f64 / b.mentions as f64 } else { 0.0 };
             let avg = if b.sentiment_count > 0 { b.sentiment_sum / b.sentiment_count as f64 } else { 0.0 };
-            let sla = if b.first_responses > 0 { format!("{:.1}%", 100.0 * b.within_sla as f64 / b.first_responses as f64) } else { "-".into() };
-            let _ = writeln!(s, "  {:<12} {:>9} {:>7.1}% {:>9.3} {:>8} {:>7} {:>9} {:>8} {:>10}", brand, b.mentions, neg, avg, b.ad_comments, b.cases_opened, sla, b.breaches, b.unanswered_breaches);
+            let sla = if b.first_responses > 0 {
+                format!("{:.1}%", 100.0 * b.within_sla as f64 / b.first_responses as f64)
+            } else {
+                "-".into()
+            };
+            let _ = writeln!(
+                s,
+                "  {:<12} {:>9} {:>7.1}% {:>9.3} {:>8} {:>7} {:>9} {:>8} {:>10}",
+                brand, b.mentions, neg, avg, b.ad_comments, b.cases_opened, sla, b.breaches, b.unanswered_breaches
+            );
         }
         let _ = writeln!(s, "\ncrisis alerts: {}", self.alerts.len());
         let mut alerts = self.alerts.clone();

@@ -82,10 +82,32 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
 /// Maps a field name to its `'static` form (the set of known fields), so reasons stay cheap.
 fn field_name(f: &str) -> &'static str {
     const KNOWN: &[&str] = &[
-        "event_id", "ts", "brand_id", "platform", "author_id", "text", "lang", "sentiment", "reach",
-        "country", "ad_id", "case_id", "kind", "channel", "priority", "source_event_id", "agent_id",
-        "name", "sla_seconds", "crisis", "risk_terms", "kill_switch", "campaign_id", "account_id",
-        "spend_per_hour", "deleted",
+        "event_id",
+        "ts",
+        "brand_id",
+        "platform",
+        "author_id",
+        "text",
+        "lang",
+        "sentiment",
+        "reach",
+        "country",
+        "ad_id",
+        "case_id",
+        "kind",
+        "channel",
+        "priority",
+        "source_event_id",
+        "agent_id",
+        "name",
+        "sla_seconds",
+        "crisis",
+        "risk_terms",
+        "kill_switch",
+        "campaign_id",
+        "account_id",
+        "spend_per_hour",
+        "deleted",
     ];
     KNOWN.iter().find(|k| **k == f).copied().unwrap_or("record")
 }
@@ -114,10 +136,9 @@ fn check_text(text: &str) -> Result<(), DecodeError> {
 
 fn check_sentiment(s: Option<f64>) -> Result<Option<f64>, DecodeError> {
     match s {
-        Some(v) if !(-1.0..=1.0).contains(&v) => Err(DecodeError::new(
-            Reason::InvalidValue("sentiment"),
-            format!("sentiment {v} is outside [-1, 1]"),
-        )),
+        Some(v) if !(-1.0..=1.0).contains(&v) => {
+            Err(DecodeError::new(Reason::InvalidValue("sentiment"), format!("sentiment {v} is outside [-1, 1]")))
+        }
         other => Ok(other),
     }
 }
@@ -355,16 +376,55 @@ mod tests {
         assert_eq!(reason(m, "   "), "empty_record");
         assert_eq!(reason(m, r#"{"event_id":"m-1","#), "malformed_json");
         assert_eq!(reason(m, "[1,2]"), "not_an_object");
-        assert_eq!(reason(m, r#"{"ts":1,"brand_id":"a","platform":"x","author_id":"u","text":""}"#), "missing_field:event_id");
-        assert_eq!(reason(m, r#"{"event_id":"m","ts":null,"brand_id":"a","platform":"x","author_id":"u","text":""}"#), "missing_field:ts");
-        assert_eq!(reason(m, r#"{"event_id":"m","ts":1.5,"brand_id":"a","platform":"x","author_id":"u","text":""}"#), "invalid_value:ts");
-        assert_eq!(reason(m, r#"{"event_id":"m","ts":"2026-11-24T10:00:00","brand_id":"a","platform":"x","author_id":"u","text":""}"#), "invalid_value:ts");
-        assert_eq!(reason(m, r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#), "invalid_value:reach");
-        assert_eq!(reason(m, r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","sentiment":1.5}"#), "invalid_value:sentiment");
-        assert_eq!(reason(Topic::CareEvents, r#"{"event_id":"e","ts":1,"case_id":"k","brand_id":"a","kind":"closed","channel":"x"}"#), "invalid_value:kind");
-        assert_eq!(reason(Topic::Brands, r#"{"brand_id":"a","sla_seconds":{"urgent":"fast"}}"#), "invalid_value:sla_seconds");
-        assert_eq!(reason(Topic::Ads, r#"{"ad_id":"a","brand_id":"b","spend_per_hour":-1}"#), "invalid_value:spend_per_hour");
-        let big = format!(r#"{{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"{}"}}"#, "a".repeat(MAX_TEXT_BYTES + 1));
+        assert_eq!(
+            reason(m, r#"{"ts":1,"brand_id":"a","platform":"x","author_id":"u","text":""}"#),
+            "missing_field:event_id"
+        );
+        assert_eq!(
+            reason(m, r#"{"event_id":"m","ts":null,"brand_id":"a","platform":"x","author_id":"u","text":""}"#),
+            "missing_field:ts"
+        );
+        assert_eq!(
+            reason(m, r#"{"event_id":"m","ts":1.5,"brand_id":"a","platform":"x","author_id":"u","text":""}"#),
+            "invalid_value:ts"
+        );
+        assert_eq!(
+            reason(
+                m,
+                r#"{"event_id":"m","ts":"2026-11-24T10:00:00","brand_id":"a","platform":"x","author_id":"u","text":""}"#
+            ),
+            "invalid_value:ts"
+        );
+        assert_eq!(
+            reason(m, r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#),
+            "invalid_value:reach"
+        );
+        assert_eq!(
+            reason(
+                m,
+                r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","sentiment":1.5}"#
+            ),
+            "invalid_value:sentiment"
+        );
+        assert_eq!(
+            reason(
+                Topic::CareEvents,
+                r#"{"event_id":"e","ts":1,"case_id":"k","brand_id":"a","kind":"closed","channel":"x"}"#
+            ),
+            "invalid_value:kind"
+        );
+        assert_eq!(
+            reason(Topic::Brands, r#"{"brand_id":"a","sla_seconds":{"urgent":"fast"}}"#),
+            "invalid_value:sla_seconds"
+        );
+        assert_eq!(
+            reason(Topic::Ads, r#"{"ad_id":"a","brand_id":"b","spend_per_hour":-1}"#),
+            "invalid_value:spend_per_hour"
+        );
+        let big = format!(
+            r#"{{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"{}"}}"#,
+            "a".repeat(MAX_TEXT_BYTES + 1)
+        );
         assert_eq!(reason(m, &big), "too_large");
         let bad_utf8 = decode(m, b"{\"event_id\":\"m\xff\"}", &BrandProfile::default());
         assert_eq!(bad_utf8.unwrap_err().reason.code(), "malformed_json");
@@ -373,13 +433,20 @@ mod tests {
     #[test]
     fn brand_fields_take_defaults_and_deletion_has_no_profile() {
         let d = BrandProfile::default();
-        let Event::Brand(b) = decode(Topic::Brands, br#"{"brand_id":"a","crisis":{"min_comments":5},"risk_terms":["SCAM"]}"#, &d).unwrap() else { panic!() };
+        let Event::Brand(b) =
+            decode(Topic::Brands, br#"{"brand_id":"a","crisis":{"min_comments":5},"risk_terms":["SCAM"]}"#, &d)
+                .unwrap()
+        else {
+            panic!()
+        };
         let p = b.profile.unwrap();
         assert_eq!(p.crisis.min_comments, 5);
         assert_eq!(p.crisis.negative_share, 0.6);
         assert_eq!(p.risk_terms, vec!["scam"]);
         assert!(p.is_risky("What a SCAM!"));
-        let Event::Brand(b) = decode(Topic::Brands, br#"{"brand_id":"a","deleted":true}"#, &d).unwrap() else { panic!() };
+        let Event::Brand(b) = decode(Topic::Brands, br#"{"brand_id":"a","deleted":true}"#, &d).unwrap() else {
+            panic!()
+        };
         assert!(b.profile.is_none());
     }
 }

@@ -22,8 +22,7 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic, dimensions first.
-    pub const ALL: [Topic; 5] =
-        [Topic::Brands, Topic::Ads, Topic::Mentions, Topic::AdComments, Topic::CareEvents];
+    pub const ALL: [Topic; 5] = [Topic::Brands, Topic::Ads, Topic::Mentions, Topic::AdComments, Topic::CareEvents];
 
     /// The topic's name as used in file names and configs.
     pub fn name(self) -> &'static str {
@@ -177,9 +176,7 @@ impl Default for BrandProfile {
             name: None,
             sla_seconds: SlaSeconds::default(),
             crisis: CrisisThresholds::default(),
-            risk_terms: ["torrent", "free download", "pirate", "scam", "boycott"]
-                .map(String::from)
-                .to_vec(),
+            risk_terms: ["torrent", "free download", "pirate", "scam", "boycott"].map(String::from).to_vec(),
             kill_switch: KillSwitch::default(),
         }
     }

@@ -1,8 +1,8 @@
 //! Output tables (SPEC §5, §7): row types and their Arrow schemas, shared by the Parquet and ClickHouse sinks.
 
 use arrow::array::{
-    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
-    TimestampMillisecondArray, UInt32Array, UInt64Array,
+    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray, TimestampMillisecondArray,
+    UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -37,33 +37,82 @@ macro_rules! col_ty {
 }
 
 macro_rules! col_field {
-    ($n:expr, str) => { Field::new($n, DataType::Utf8, false) };
-    ($n:expr, opt_str) => { Field::new($n, DataType::Utf8, true) };
-    ($n:expr, u64) => { Field::new($n, DataType::UInt64, false) };
-    ($n:expr, u32) => { Field::new($n, DataType::UInt32, false) };
-    ($n:expr, i32) => { Field::new($n, DataType::Int32, false) };
-    ($n:expr, i64) => { Field::new($n, DataType::Int64, false) };
-    ($n:expr, f64) => { Field::new($n, DataType::Float64, false) };
-    ($n:expr, opt_f64) => { Field::new($n, DataType::Float64, true) };
-    ($n:expr, ts) => { Field::new($n, ts_type(), false) };
-    ($n:expr, opt_ts) => { Field::new($n, ts_type(), true) };
-    ($n:expr, bool) => { Field::new($n, DataType::Boolean, false) };
-    ($n:expr, bin) => { Field::new($n, DataType::Binary, false) };
+    ($n:expr, str) => {
+        Field::new($n, DataType::Utf8, false)
+    };
+    ($n:expr, opt_str) => {
+        Field::new($n, DataType::Utf8, true)
+    };
+    ($n:expr, u64) => {
+        Field::new($n, DataType::UInt64, false)
+    };
+    ($n:expr, u32) => {
+        Field::new($n, DataType::UInt32, false)
+    };
+    ($n:expr, i32) => {
+        Field::new($n, DataType::Int32, false)
+    };
+    ($n:expr, i64) => {
+        Field::new($n, DataType::Int64, false)
+    };
+    ($n:expr, f64) => {
+        Field::new($n, DataType::Float64, false)
+    };
+    ($n:expr, opt_f64) => {
+        Field::new($n, DataType::Float64, true)
+    };
+    ($n:expr, ts) => {
+        Field::new($n, ts_type(), false)
+    };
+    ($n:expr, opt_ts) => {
+        Field::new($n, ts_type(), true)
+    };
+    ($n:expr, bool) => {
+        Field::new($n, DataType::Boolean, false)
+    };
+    ($n:expr, bin) => {
+        Field::new($n, DataType::Binary, false)
+    };
 }
 
 macro_rules! col_array {
-    ($rows:expr, $f:ident, str) => { Arc::new(StringArray::from_iter_values($rows.iter().map(|r| r.$f.as_str()))) as ArrayRef };
-    ($rows:expr, $f:ident, opt_str) => { Arc::new($rows.iter().map(|r| r.$f.as_deref()).collect::<StringArray>()) as ArrayRef };
-    ($rows:expr, $f:ident, u64) => { Arc::new(UInt64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef };
-    ($rows:expr, $f:ident, u32) => { Arc::new(UInt32Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef };
-    ($rows:expr, $f:ident, i32) => { Arc::new(Int32Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef };
-    ($rows:expr, $f:ident, i64) => { Arc::new(Int64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef };
-    ($rows:expr, $f:ident, f64) => { Arc::new(Float64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef };
-    ($rows:expr, $f:ident, opt_f64) => { Arc::new($rows.iter().map(|r| r.$f).collect::<Float64Array>()) as ArrayRef };
-    ($rows:expr, $f:ident, ts) => { Arc::new(TimestampMillisecondArray::from_iter_values($rows.iter().map(|r| r.$f)).with_timezone("UTC")) as ArrayRef };
-    ($rows:expr, $f:ident, opt_ts) => { Arc::new($rows.iter().map(|r| r.$f).collect::<TimestampMillisecondArray>().with_timezone("UTC")) as ArrayRef };
-    ($rows:expr, $f:ident, bool) => { Arc::new($rows.iter().map(|r| Some(r.$f)).collect::<BooleanArray>()) as ArrayRef };
-    ($rows:expr, $f:ident, bin) => { Arc::new(BinaryArray::from_iter_values($rows.iter().map(|r| r.$f.as_slice()))) as ArrayRef };
+    ($rows:expr, $f:ident, str) => {
+        Arc::new(StringArray::from_iter_values($rows.iter().map(|r| r.$f.as_str()))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, opt_str) => {
+        Arc::new($rows.iter().map(|r| r.$f.as_deref()).collect::<StringArray>()) as ArrayRef
+    };
+    ($rows:expr, $f:ident, u64) => {
+        Arc::new(UInt64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, u32) => {
+        Arc::new(UInt32Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, i32) => {
+        Arc::new(Int32Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, i64) => {
+        Arc::new(Int64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, f64) => {
+        Arc::new(Float64Array::from_iter_values($rows.iter().map(|r| r.$f))) as ArrayRef
+    };
+    ($rows:expr, $f:ident, opt_f64) => {
+        Arc::new($rows.iter().map(|r| r.$f).collect::<Float64Array>()) as ArrayRef
+    };
+    ($rows:expr, $f:ident, ts) => {
+        Arc::new(TimestampMillisecondArray::from_iter_values($rows.iter().map(|r| r.$f)).with_timezone("UTC"))
+            as ArrayRef
+    };
+    ($rows:expr, $f:ident, opt_ts) => {
+        Arc::new($rows.iter().map(|r| r.$f).collect::<TimestampMillisecondArray>().with_timezone("UTC")) as ArrayRef
+    };
+    ($rows:expr, $f:ident, bool) => {
+        Arc::new($rows.iter().map(|r| Some(r.$f)).collect::<BooleanArray>()) as ArrayRef
+    };
+    ($rows:expr, $f:ident, bin) => {
+        Arc::new(BinaryArray::from_iter_values($rows.iter().map(|r| r.$f.as_slice()))) as ArrayRef
+    };
 }
 
 fn ts_type() -> DataType {

@@ -58,11 +58,7 @@ pub fn normalize(lang: &str) -> Option<&'static str> {
     code.make_ascii_lowercase();
     let code = std::str::from_utf8(code).ok()?;
     match code.len() {
-        2 => ISO_639_1
-            .binary_search(&code)
-            .ok()
-            .map(|i| ISO_639_1[i])
-            .or_else(|| lookup(DEPRECATED, code)),
+        2 => ISO_639_1.binary_search(&code).ok().map(|i| ISO_639_1[i]).or_else(|| lookup(DEPRECATED, code)),
         3 => lookup(ISO_639_3, code),
         _ => None,
     }
@@ -99,9 +95,7 @@ pub fn detect(text: &str) -> Option<&'static str> {
         return None;
     }
     let info = whatlang::detect(text);
-    let guess = info
-        .as_ref()
-        .and_then(|info| lookup(ISO_639_3, info.lang().code()));
+    let guess = info.as_ref().and_then(|info| lookup(ISO_639_3, info.lang().code()));
     if info.as_ref().is_some_and(whatlang::Info::is_reliable) && guess.is_some() {
         return guess;
     }
@@ -133,19 +127,12 @@ mod tests {
 
     #[test]
     fn tables_are_consistent() {
-        assert!(
-            ISO_639_1.windows(2).all(|w| w[0] < w[1]),
-            "ISO_639_1 must be sorted"
-        );
+        assert!(ISO_639_1.windows(2).all(|w| w[0] < w[1]), "ISO_639_1 must be sorted");
         for &(_, code) in ISO_639_3.iter().chain(DEPRECATED) {
             assert!(ISO_639_1.contains(&code), "{code}");
         }
         for &lang in whatlang::Lang::all() {
-            assert!(
-                lookup(ISO_639_3, lang.code()).is_some(),
-                "whatlang {} has no mapping",
-                lang.code()
-            );
+            assert!(lookup(ISO_639_3, lang.code()).is_some(), "whatlang {} has no mapping", lang.code());
         }
     }
 
@@ -159,14 +146,8 @@ mod tests {
             detect("Ich bin wirklich sehr zufrieden mit diesem neuen Telefon, es funktioniert einwandfrei."),
             Some("de")
         );
-        assert_eq!(
-            detect("Это просто отличный телефон, я очень доволен покупкой"),
-            Some("ru")
-        );
-        assert_eq!(
-            detect("I am really happy with this new phone, it works perfectly well."),
-            Some("en")
-        );
+        assert_eq!(detect("Это просто отличный телефон, я очень доволен покупкой"), Some("ru"));
+        assert_eq!(detect("I am really happy with this new phone, it works perfectly well."), Some("en"));
     }
 
     #[test]

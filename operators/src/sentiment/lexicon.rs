@@ -46,21 +46,14 @@ pub enum LexiconError {
 }
 
 fn in_file(path: Option<&Path>) -> String {
-    path.map(|p| format!("lexicon file {}, ", p.display()))
-        .unwrap_or_default()
+    path.map(|p| format!("lexicon file {}, ", p.display())).unwrap_or_default()
 }
 
 impl LexiconError {
     fn with_path(self, file: &Path) -> Self {
         match self {
-            Self::Line { line, reason, .. } => Self::Line {
-                path: Some(file.to_owned()),
-                line,
-                reason,
-            },
-            Self::Empty { .. } => Self::Empty {
-                path: Some(file.to_owned()),
-            },
+            Self::Line { line, reason, .. } => Self::Line { path: Some(file.to_owned()), line, reason },
+            Self::Empty { .. } => Self::Empty { path: Some(file.to_owned()) },
             other => other,
         }
     }
@@ -85,9 +78,7 @@ pub struct Lexicon {
 
 impl fmt::Debug for Lexicon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lexicon")
-            .field("words", &self.words.len())
-            .finish()
+        f.debug_struct("Lexicon").field("words", &self.words.len()).finish()
     }
 }
 
@@ -100,11 +91,7 @@ impl Lexicon {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.lines().enumerate() {
             let line_no = index + 1;
-            let bad = |reason: String| LexiconError::Line {
-                path: None,
-                line: line_no,
-                reason,
-            };
+            let bad = |reason: String| LexiconError::Line { path: None, line: line_no, reason };
             let content = line.trim();
             if content.is_empty() || content.starts_with('#') {
                 continue;
@@ -112,9 +99,7 @@ impl Lexicon {
             let mut fields = line.split('\t');
             let word = fields.next().unwrap_or_default().trim();
             let Some(valence) = fields.next() else {
-                return Err(bad(format!(
-                    "expected `word<TAB>valence`, found no tab in {content:?}"
-                )));
+                return Err(bad(format!("expected `word<TAB>valence`, found no tab in {content:?}")));
             };
             if word.is_empty() {
                 return Err(bad("the word before the tab is empty".into()));
@@ -130,16 +115,10 @@ impl Lexicon {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "valence {valence:?} of {word:?} is not a finite number"
-                    ))
-                })?;
+                .ok_or_else(|| bad(format!("valence {valence:?} of {word:?} is not a finite number")))?;
             let key: Box<str> = word.to_lowercase().into();
             if let Some(&first) = first_line.get(&key) {
-                return Err(bad(format!(
-                    "duplicate word {key:?} (first on line {first})"
-                )));
+                return Err(bad(format!("duplicate word {key:?} (first on line {first})")));
             }
             first_line.insert(key.clone(), line_no);
             words.insert(key, value);
@@ -153,10 +132,8 @@ impl Lexicon {
     /// Reads and parses a lexicon file (see [`Lexicon::parse`]); errors name the file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, LexiconError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LexiconError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| LexiconError::Io { path: path.to_owned(), source })?;
         Self::parse(&text).map_err(|e| e.with_path(path))
     }
 
@@ -185,10 +162,7 @@ impl Lexicon {
         let mut sum = 0.0;
         let mut found = false;
         let mut buf = String::new();
-        for word in text
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-        {
+        for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()) {
             let lower = if word.is_ascii() {
                 if word.bytes().any(|b| b.is_ascii_uppercase()) {
                     buf.clear();
@@ -237,26 +211,16 @@ mod tests {
             ("bon\tNaN\n", 1, "not a finite number"),
             ("bon\t1\n\t2\n", 2, "empty"),
             ("pas mal\t1\n", 1, "letters only"),
-            (
-                "bon\t1\nBon\t2\n",
-                2,
-                "duplicate word \"bon\" (first on line 1)",
-            ),
+            ("bon\t1\nBon\t2\n", 2, "duplicate word \"bon\" (first on line 1)"),
         ];
         for (text, line, what) in cases {
             let err = Lexicon::parse(text).unwrap_err();
             let message = err.to_string();
-            assert!(
-                matches!(err, LexiconError::Line { line: l, .. } if l == line),
-                "{text:?}: {message}"
-            );
+            assert!(matches!(err, LexiconError::Line { line: l, .. } if l == line), "{text:?}: {message}");
             assert!(message.starts_with(&format!("line {line}: ")), "{message}");
             assert!(message.contains(what), "{message}");
         }
-        assert!(matches!(
-            Lexicon::parse("# nothing\n\n"),
-            Err(LexiconError::Empty { .. })
-        ));
+        assert!(matches!(Lexicon::parse("# nothing\n\n"), Err(LexiconError::Empty { .. })));
     }
 
     #[test]
@@ -266,16 +230,10 @@ mod tests {
         let file = dir.join("fr.tsv");
         std::fs::write(&file, "bon\t1\nmauvais\n").unwrap();
         let message = Lexicon::from_file(&file).unwrap_err().to_string();
-        assert!(
-            message.contains("fr.tsv") && message.contains("line 2"),
-            "{message}"
-        );
+        assert!(message.contains("fr.tsv") && message.contains("line 2"), "{message}");
         std::fs::remove_file(&file).unwrap();
         let message = Lexicon::from_file(&file).unwrap_err().to_string();
-        assert!(
-            message.starts_with("cannot read lexicon file") && message.contains("fr.tsv"),
-            "{message}"
-        );
+        assert!(message.starts_with("cannot read lexicon file") && message.contains("fr.tsv"), "{message}");
         std::fs::remove_dir(&dir).unwrap();
     }
 

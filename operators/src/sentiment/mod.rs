@@ -29,10 +29,7 @@ impl Default for Scorer {
 impl Scorer {
     /// English only (the default).
     pub fn english_only() -> Self {
-        Self {
-            vader: Vader::new(),
-            lexicons: HashMap::new(),
-        }
+        Self { vader: Vader::new(), lexicons: HashMap::new() }
     }
 
     /// Adds a lexicon for the language `lang` (ISO 639-1 code such as "fr"), normalized like an
@@ -42,15 +39,13 @@ impl Scorer {
     /// # Panics
     /// If `lang` is not a language code; use [`Scorer::try_with_lexicon`] to get an error instead.
     pub fn with_lexicon(self, lang: &str, lexicon: Lexicon) -> Self {
-        self.try_with_lexicon(lang, lexicon)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_with_lexicon(lang, lexicon).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Like [`Scorer::with_lexicon`], but returns [`LexiconError::UnknownLanguage`] when `lang`
     /// is not a language code.
     pub fn try_with_lexicon(mut self, lang: &str, lexicon: Lexicon) -> Result<Self, LexiconError> {
-        let code =
-            lang::normalize(lang).ok_or_else(|| LexiconError::UnknownLanguage(lang.to_owned()))?;
+        let code = lang::normalize(lang).ok_or_else(|| LexiconError::UnknownLanguage(lang.to_owned()))?;
         self.lexicons.insert(code.to_owned(), Arc::new(lexicon));
         Ok(self)
     }
@@ -94,10 +89,7 @@ mod tests {
         let scorer = scorer.with_lexicon("fr", french());
         let score = scorer.score("Ceci est un texte", Some("fr")).unwrap();
         assert!(score > 0.0 && score <= 1.0, "{score}");
-        assert_eq!(
-            scorer.score("Ceci est un texte", Some("FR-ca")),
-            Some(score)
-        );
+        assert_eq!(scorer.score("Ceci est un texte", Some("FR-ca")), Some(score));
         assert_eq!(scorer.score("Dies ist ein Text", Some("de")), None);
     }
 
@@ -111,10 +103,7 @@ mod tests {
         assert_eq!(scorer.score(text, Some("EN")), Some(vader));
         assert_eq!(scorer.score(text, None), Some(vader));
         assert_eq!(scorer.score(text, Some("und")), Some(vader));
-        assert_eq!(
-            scorer.score("so bad", None),
-            Some(Vader::new().compound("so bad"))
-        );
+        assert_eq!(scorer.score("so bad", None), Some(Vader::new().compound("so bad")));
     }
 
     #[test]
@@ -130,12 +119,7 @@ mod tests {
 
     #[test]
     fn lexicon_language_must_be_a_code() {
-        let err = Scorer::english_only()
-            .try_with_lexicon("french", french())
-            .unwrap_err();
-        assert!(
-            matches!(err, LexiconError::UnknownLanguage(ref l) if l == "french"),
-            "{err}"
-        );
+        let err = Scorer::english_only().try_with_lexicon("french", french()).unwrap_err();
+        assert!(matches!(err, LexiconError::UnknownLanguage(ref l) if l == "french"), "{err}");
     }
 }

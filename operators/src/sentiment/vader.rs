@@ -158,11 +158,7 @@ impl VaderData {
         for &(word, tag) in TAGS {
             words.entry(word).or_default().tag = tag;
         }
-        let booster_phrases: Vec<_> = BOOSTERS
-            .iter()
-            .copied()
-            .filter(|(w, _)| w.contains(' '))
-            .collect();
+        let booster_phrases: Vec<_> = BOOSTERS.iter().copied().filter(|(w, _)| w.contains(' ')).collect();
         for (phrase, _) in booster_phrases.iter().chain(SPECIAL_CASES) {
             for word in phrase.split(' ') {
                 words.entry(word).or_default().phrase = true;
@@ -185,16 +181,9 @@ impl VaderData {
         debug_assert!(emojis.keys().all(|c| !c.is_ascii()));
 
         let split = |list: &[(&'static str, f64)]| -> Vec<(Vec<&'static str>, f64)> {
-            list.iter()
-                .map(|&(phrase, value)| (phrase.split(' ').collect(), value))
-                .collect()
+            list.iter().map(|&(phrase, value)| (phrase.split(' ').collect(), value)).collect()
         };
-        Self {
-            words,
-            emojis,
-            booster_phrases: split(&booster_phrases),
-            special_cases: split(SPECIAL_CASES),
-        }
+        Self { words, emojis, booster_phrases: split(&booster_phrases), special_cases: split(SPECIAL_CASES) }
     }
 }
 
@@ -267,9 +256,7 @@ impl Vader {
     /// Returns an analyzer; the first call in a process parses the bundled lexicons (a few ms).
     pub fn new() -> Self {
         static DATA: OnceLock<VaderData> = OnceLock::new();
-        Self {
-            data: DATA.get_or_init(VaderData::load),
-        }
+        Self { data: DATA.get_or_init(VaderData::load) }
     }
 
     /// The compound score in [-1, 1], rounded to 4 decimals: the reference's
@@ -295,21 +282,11 @@ impl Vader {
     fn with_sentiments<R>(&self, text: &str, finish: impl FnOnce(&[f64], &str) -> R) -> R {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let Scratch {
-                text: replaced,
-                lower,
-                tokens,
-                sentiments,
-            } = &mut *scratch;
+            let Scratch { text: replaced, lower, tokens, sentiments } = &mut *scratch;
             let text = self.replace_emojis(text, replaced);
             tokenize(text, &self.data.words, lower, tokens);
             sentiments.clear();
-            Rules {
-                data: self.data,
-                tokens,
-                lower,
-            }
-            .valences(sentiments);
+            Rules { data: self.data, tokens, lower }.valences(sentiments);
             finish(sentiments, text)
         })
     }
@@ -322,10 +299,7 @@ impl Vader {
             return text;
         }
         let emojis = &self.data.emojis;
-        let Some((first, _)) = text
-            .char_indices()
-            .find(|&(_, c)| !c.is_ascii() && emojis.contains_key(&c))
-        else {
+        let Some((first, _)) = text.char_indices().find(|&(_, c)| !c.is_ascii() && emojis.contains_key(&c)) else {
             return text;
         };
         buf.clear();
@@ -354,21 +328,12 @@ impl Vader {
 /// `str.split()`), then strips ASCII punctuation from both ends of each token unless that leaves
 /// two characters or fewer (then the token, likely an emoticon, is kept as written). Fills `lower`
 /// with the lower-cased tokens and `tokens` with what is known about each.
-fn tokenize(
-    text: &str,
-    words: &FxHashMap<&'static str, WordInfo>,
-    lower: &mut String,
-    tokens: &mut Vec<Token>,
-) {
+fn tokenize(text: &str, words: &FxHashMap<&'static str, WordInfo>, lower: &mut String, tokens: &mut Vec<Token>) {
     lower.clear();
     tokens.clear();
     for_each_py_word(text, |raw| {
         let stripped = trim_ascii_punctuation(raw);
-        let token = if stripped.len() >= 3 && stripped.chars().nth(2).is_some() {
-            stripped
-        } else {
-            raw
-        };
+        let token = if stripped.len() >= 3 && stripped.chars().nth(2).is_some() { stripped } else { raw };
         let start = lower.len();
         let is_upper = if token.is_ascii() {
             lower.push_str(token);
@@ -386,21 +351,14 @@ fn tokenize(
         let word = &lower[start..];
         let info = words.get(word).copied().unwrap_or_default();
         let negated = info.negation || word.as_bytes().windows(3).any(|w| w == b"n't");
-        tokens.push(Token {
-            lower: (offset(start), offset(lower.len())),
-            is_upper,
-            info,
-            negated,
-        });
+        tokens.push(Token { lower: (offset(start), offset(lower.len())), is_upper, info, negated });
     });
 }
 
 /// Calls `f` with each word of `text` split like Python's `str.split()`.
 fn for_each_py_word<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
     if !text.is_ascii() {
-        text.split(is_py_space)
-            .filter(|w| !w.is_empty())
-            .for_each(f);
+        text.split(is_py_space).filter(|w| !w.is_empty()).for_each(f);
         return;
     }
     let mut start = None;
@@ -423,14 +381,8 @@ fn trim_ascii_punctuation(s: &str) -> &str {
     // Bytes of multi-byte characters are never ASCII punctuation, so byte offsets next to
     // non-punctuation bytes found from either end are character boundaries.
     let bytes = s.as_bytes();
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_punctuation())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_punctuation())
-        .map_or(start, |e| e + 1);
+    let start = bytes.iter().position(|b| !b.is_ascii_punctuation()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_punctuation()).map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -469,13 +421,9 @@ impl Rules<'_> {
             0 < n - upper && n - upper < n
         };
         for (i, token) in self.tokens.iter().enumerate() {
-            let skip = token.info.booster.is_some()
-                || (i + 1 < n && self.tag(i) == Tag::Kind && self.tag(i + 1) == Tag::Of);
-            sentiments.push(if skip {
-                0.0
-            } else {
-                self.sentiment_valence(i, is_cap_diff)
-            });
+            let skip =
+                token.info.booster.is_some() || (i + 1 < n && self.tag(i) == Tag::Kind && self.tag(i + 1) == Tag::Of);
+            sentiments.push(if skip { 0.0 } else { self.sentiment_valence(i, is_cap_diff) });
         }
         self.but_check(sentiments);
     }
@@ -494,9 +442,7 @@ impl Rules<'_> {
         }
         if (i > 0 && self.tag(i - 1) == Tag::No)
             || (i > 1 && self.tag(i - 2) == Tag::No)
-            || (i > 2
-                && self.tag(i - 3) == Tag::No
-                && matches!(self.tag(i - 1), Tag::Or | Tag::Nor))
+            || (i > 2 && self.tag(i - 3) == Tag::No && matches!(self.tag(i - 1), Tag::Or | Tag::Nor))
         {
             valence = base * N_SCALAR;
         }
@@ -551,17 +497,9 @@ impl Rules<'_> {
     fn special_idioms_check(&self, mut valence: f64, i: usize) -> f64 {
         let n = self.tokens.len();
         let special = &self.data.special_cases;
-        let sequences: [&[usize]; 5] = [
-            &[i - 1, i],
-            &[i - 2, i - 1, i],
-            &[i - 2, i - 1],
-            &[i - 3, i - 2, i - 1],
-            &[i - 3, i - 2],
-        ];
-        if let Some(v) = sequences
-            .iter()
-            .find_map(|seq| self.phrase_value(special, seq))
-        {
+        let sequences: [&[usize]; 5] =
+            [&[i - 1, i], &[i - 2, i - 1, i], &[i - 2, i - 1], &[i - 3, i - 2, i - 1], &[i - 3, i - 2]];
+        if let Some(v) = sequences.iter().find_map(|seq| self.phrase_value(special, seq)) {
             valence = v;
         }
         if n - 1 > i {
@@ -591,11 +529,7 @@ impl Rules<'_> {
         table
             .iter()
             .find(|(phrase, _)| {
-                phrase.len() == seq.len()
-                    && phrase
-                        .iter()
-                        .zip(seq)
-                        .all(|(word, &k)| *word == self.word(k))
+                phrase.len() == seq.len() && phrase.iter().zip(seq).all(|(word, &k)| *word == self.word(k))
             })
             .map(|&(_, value)| value)
     }
@@ -772,18 +706,12 @@ mod tests {
         ("VADER is very smart, handsome, and funny.", 0.8545),
         ("VADER is VERY SMART, handsome, and FUNNY.", 0.9227),
         ("VADER is VERY SMART, handsome, and FUNNY!!!", 0.9342),
-        (
-            "VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!",
-            0.9469,
-        ),
+        ("VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!", 0.9469),
         ("VADER is not smart, handsome, nor funny.", -0.7424),
         ("The book was good.", 0.4404),
         ("At least it isn't a horrible book.", 0.431),
         ("The book was only kind of good.", 0.3832),
-        (
-            "The plot was good, but the characters are uncompelling and the dialog is not great.",
-            -0.7042,
-        ),
+        ("The plot was good, but the characters are uncompelling and the dialog is not great.", -0.7042),
         ("Today SUX!", -0.5461),
         ("Today only kinda sux! But I'll get by, lol", 0.5249),
         ("Make sure you :) or :D today!", 0.8633),
@@ -794,14 +722,8 @@ mod tests {
         ("With VADER, sentiment analysis is the shit!", 0.6476),
         ("On the other hand, VADER is quite bad ass", 0.802),
         ("Without a doubt, excellent idea.", 0.7013),
-        (
-            "Roger Dodger is one of the least compelling variations on this theme.",
-            -0.1695,
-        ),
-        (
-            "Roger Dodger is at least compelling as a variation on the theme.",
-            0.2263,
-        ),
+        ("Roger Dodger is one of the least compelling variations on this theme.", -0.1695),
+        ("Roger Dodger is at least compelling as a variation on the theme.", 0.2263),
         // Quirks: "but" with equal valences, emoji glued to words and emoji descriptions with
         // "!", "no" before a lexicon word, "??", Python's whitespace, Unicode capitals.
         ("good good but good good", 0.891),

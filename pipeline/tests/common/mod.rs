@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type,
+    UInt8Type,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Map, Number, Value};
@@ -45,13 +45,8 @@ pub fn tests_dir() -> PathBuf {
 /// Runs `brandpulse replay --input INPUT --out OUT EXTRA...` and panics (printing the command,
 /// stdout and stderr) on a non-zero exit, a crash or a time-out. Returns stdout + stderr.
 pub fn run_replay(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args: Vec<String> = vec![
-        "replay".into(),
-        "--input".into(),
-        input.display().to_string(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
+    let mut args: Vec<String> =
+        vec!["replay".into(), "--input".into(), input.display().to_string(), "--out".into(), out.display().to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     match try_run(&args) {
         Ok(output) => output,
@@ -61,13 +56,8 @@ pub fn run_replay(input: &Path, out: &Path, extra: &[&str]) -> String {
 
 /// Like [`run_replay`] but returns the failure message instead of panicking.
 pub fn try_run_replay(input: &Path, out: &Path, extra: &[&str]) -> Result<String, String> {
-    let mut args: Vec<String> = vec![
-        "replay".into(),
-        "--input".into(),
-        input.display().to_string(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
+    let mut args: Vec<String> =
+        vec!["replay".into(), "--input".into(), input.display().to_string(), "--out".into(), out.display().to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     try_run(&args)
 }
@@ -103,10 +93,8 @@ fn try_run(args: &[String]) -> Result<String, String> {
             Err(e) => return Err(format!("waiting for `{shown}`: {e}")),
         }
     };
-    let stdout =
-        String::from_utf8_lossy(&std::fs::read(&stdout_path).unwrap_or_default()).into_owned();
-    let stderr =
-        String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap_or_default()).into_owned();
+    let stdout = String::from_utf8_lossy(&std::fs::read(&stdout_path).unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap_or_default()).into_owned();
     if !status.success() {
         return Err(format!(
             "`{shown}` failed with {status}\n--- stderr ---\n{}\n--- stdout ---\n{}",
@@ -194,36 +182,16 @@ pub struct Col {
 }
 
 const fn c(name: &'static str, kind: Kind) -> Col {
-    Col {
-        name,
-        kind,
-        nullable: false,
-        check: Check::Compare,
-    }
+    Col { name, kind, nullable: false, check: Check::Compare }
 }
 const fn n(name: &'static str, kind: Kind) -> Col {
-    Col {
-        name,
-        kind,
-        nullable: true,
-        check: Check::Compare,
-    }
+    Col { name, kind, nullable: true, check: Check::Compare }
 }
 const fn wall(name: &'static str, kind: Kind) -> Col {
-    Col {
-        name,
-        kind,
-        nullable: false,
-        check: Check::WallClock,
-    }
+    Col { name, kind, nullable: false, check: Check::WallClock }
 }
 const fn ign(name: &'static str, kind: Kind) -> Col {
-    Col {
-        name,
-        kind,
-        nullable: false,
-        check: Check::Ignore,
-    }
+    Col { name, kind, nullable: false, check: Check::Ignore }
 }
 
 #[derive(Debug)]
@@ -341,13 +309,7 @@ pub const DEAD_LETTER: TableSpec = TableSpec {
     ],
 };
 
-pub const ALL_TABLES: [&TableSpec; 5] = [
-    &BRAND_METRICS,
-    &AD_METRICS,
-    &CARE_CASES,
-    &ALERTS,
-    &DEAD_LETTER,
-];
+pub const ALL_TABLES: [&TableSpec; 5] = [&BRAND_METRICS, &AD_METRICS, &CARE_CASES, &ALERTS, &DEAD_LETTER];
 
 // ---------------------------------------------------------------------------------------------
 // Reading Parquet output
@@ -375,22 +337,15 @@ pub fn read_table(out: &Path, spec: &TableSpec) -> TableData {
     collect_parquet(&dir, &mut files);
     files.sort();
     for file in files {
-        let rel = file
-            .strip_prefix(&dir)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+        let rel = file.strip_prefix(&dir).unwrap_or(&file).display().to_string();
         check_layout(spec.name, &dir, &file, &mut data.problems);
         let reader = File::open(&file).unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
         let builder = ParquetRecordBatchReaderBuilder::try_new(reader)
             .unwrap_or_else(|e| panic!("{}: not a readable Parquet file: {e}", file.display()));
         check_schema(spec, &rel, builder.schema(), &mut data.problems);
-        let batches = builder
-            .build()
-            .unwrap_or_else(|e| panic!("{}: cannot build reader: {e}", file.display()));
+        let batches = builder.build().unwrap_or_else(|e| panic!("{}: cannot build reader: {e}", file.display()));
         for batch in batches {
-            let batch =
-                batch.unwrap_or_else(|e| panic!("{}: cannot read batch: {e}", file.display()));
+            let batch = batch.unwrap_or_else(|e| panic!("{}: cannot read batch: {e}", file.display()));
             let schema = batch.schema();
             for i in 0..batch.num_rows() {
                 let mut row = Row::new();
@@ -421,16 +376,11 @@ fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn check_layout(table: &str, table_dir: &Path, file: &Path, problems: &mut Vec<String>) {
     let rel = file.strip_prefix(table_dir).unwrap_or(file);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     let ok = parts.len() == 2 && is_date_dir(&parts[0]);
     if !ok {
-        problems.push(format!(
-            "{table}: file {} is not at <out>/{table}/date=YYYY-MM-DD/<file>.parquet",
-            rel.display()
-        ));
+        problems
+            .push(format!("{table}: file {} is not at <out>/{table}/date=YYYY-MM-DD/<file>.parquet", rel.display()));
     }
 }
 
@@ -440,29 +390,15 @@ fn is_date_dir(s: &str) -> bool {
     };
     let b = d.as_bytes();
     b.len() == 10
-        && b.iter().enumerate().all(|(i, ch)| {
-            if i == 4 || i == 7 {
-                *ch == b'-'
-            } else {
-                ch.is_ascii_digit()
-            }
-        })
+        && b.iter().enumerate().all(|(i, ch)| if i == 4 || i == 7 { *ch == b'-' } else { ch.is_ascii_digit() })
         && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
 }
 
-fn check_schema(
-    spec: &TableSpec,
-    file: &str,
-    schema: &arrow::datatypes::SchemaRef,
-    problems: &mut Vec<String>,
-) {
+fn check_schema(spec: &TableSpec, file: &str, schema: &arrow::datatypes::SchemaRef, problems: &mut Vec<String>) {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let want: Vec<&str> = spec.cols.iter().map(|c| c.name).collect();
     if names != want {
-        problems.push(format!(
-            "{}: {file}: columns differ\n  expected: {want:?}\n  actual:   {names:?}",
-            spec.name
-        ));
+        problems.push(format!("{}: {file}: columns differ\n  expected: {want:?}\n  actual:   {names:?}", spec.name));
     }
     for col in spec.cols {
         let Some(field) = schema.fields().iter().find(|f| f.name() == col.name) else {
@@ -534,14 +470,8 @@ fn cell(col: &ArrayRef, i: usize) -> Value {
             let ms = match unit {
                 TimeUnit::Second => col.as_primitive::<TimestampSecondType>().value(i) * 1000,
                 TimeUnit::Millisecond => col.as_primitive::<TimestampMillisecondType>().value(i),
-                TimeUnit::Microsecond => col
-                    .as_primitive::<TimestampMicrosecondType>()
-                    .value(i)
-                    .div_euclid(1000),
-                TimeUnit::Nanosecond => col
-                    .as_primitive::<TimestampNanosecondType>()
-                    .value(i)
-                    .div_euclid(1_000_000),
+                TimeUnit::Microsecond => col.as_primitive::<TimestampMicrosecondType>().value(i).div_euclid(1000),
+                TimeUnit::Nanosecond => col.as_primitive::<TimestampNanosecondType>().value(i).div_euclid(1_000_000),
             };
             Value::from(ms)
         }
@@ -570,13 +500,9 @@ pub fn ms_rfc3339(ms: i64) -> String {
 
 /// Loads `tests/golden/expected/<table>.json` style files (a JSON array of objects).
 pub fn load_expected(path: &Path) -> Vec<Row> {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let value: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
-    let Value::Array(items) = value else {
-        panic!("{}: expected a JSON array", path.display())
-    };
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    let Value::Array(items) = value else { panic!("{}: expected a JSON array", path.display()) };
     items
         .into_iter()
         .enumerate()
@@ -614,8 +540,7 @@ pub fn normalize_expected(spec: &TableSpec, rows: Vec<Row>) -> Vec<Row> {
                 });
                 if col.kind == Kind::Ts {
                     if let Value::String(s) = v {
-                        let ms = rfc3339_ms(s)
-                            .unwrap_or_else(|e| panic!("expected {} row {i}: {e}", spec.name));
+                        let ms = rfc3339_ms(s).unwrap_or_else(|e| panic!("expected {} row {i}: {e}", spec.name));
                         row.insert(col.name.to_string(), Value::from(ms));
                     }
                 }
@@ -626,10 +551,7 @@ pub fn normalize_expected(spec: &TableSpec, rows: Vec<Row>) -> Vec<Row> {
 }
 
 fn render(spec: &TableSpec, name: &str, v: &Value) -> String {
-    let is_ts = spec
-        .cols
-        .iter()
-        .any(|c| c.name == name && c.kind == Kind::Ts);
+    let is_ts = spec.cols.iter().any(|c| c.name == name && c.kind == Kind::Ts);
     match v {
         Value::Number(n) if is_ts => n.as_i64().map(ms_rfc3339).unwrap_or_else(|| n.to_string()),
         Value::String(s) => s.clone(),
@@ -640,12 +562,7 @@ fn render(spec: &TableSpec, name: &str, v: &Value) -> String {
 fn key_of(spec: &TableSpec, row: &Row) -> String {
     spec.key
         .iter()
-        .map(|k| {
-            format!(
-                "{k}={}",
-                render(spec, k, row.get(*k).unwrap_or(&Value::Null))
-            )
-        })
+        .map(|k| format!("{k}={}", render(spec, k, row.get(*k).unwrap_or(&Value::Null))))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -675,9 +592,7 @@ pub fn values_equal(kind: Kind, expected: &Value, actual: &Value) -> bool {
                 match (e.as_i64(), a.as_i64(), e.as_u64(), a.as_u64()) {
                     (Some(x), Some(y), _, _) => x == y,
                     (_, _, Some(x), Some(y)) => x == y,
-                    _ => e
-                        .as_f64()
-                        .is_some_and(|x| a.as_f64() == Some(x) && x.fract() == 0.0),
+                    _ => e.as_f64().is_some_and(|x| a.as_f64() == Some(x) && x.fract() == 0.0),
                 }
             }
         }
@@ -704,10 +619,7 @@ pub fn compare_rows(spec: &TableSpec, expected: &[Row], actual: &[Row]) -> Vec<S
         }
         let k = key_of(spec, row);
         if actual_by_key.insert(k.clone(), row).is_some() {
-            diffs.push(format!(
-                "{} has more than one row with key {{{k}}}",
-                spec.name
-            ));
+            diffs.push(format!("{} has more than one row with key {{{k}}}", spec.name));
         }
     }
     let mut expected_keys = std::collections::BTreeSet::new();
@@ -715,11 +627,7 @@ pub fn compare_rows(spec: &TableSpec, expected: &[Row], actual: &[Row]) -> Vec<S
         let k = key_of(spec, exp);
         expected_keys.insert(k.clone());
         let Some(act) = actual_by_key.get(&k) else {
-            diffs.push(format!(
-                "{}: missing row {{{k}}}; expected: {}",
-                spec.name,
-                row_for_message(spec, exp)
-            ));
+            diffs.push(format!("{}: missing row {{{k}}}; expected: {}", spec.name, row_for_message(spec, exp)));
             continue;
         };
         for col in spec.cols.iter().filter(|c| c.check == Check::Compare) {
@@ -738,11 +646,7 @@ pub fn compare_rows(spec: &TableSpec, expected: &[Row], actual: &[Row]) -> Vec<S
     }
     for (k, row) in &actual_by_key {
         if !expected_keys.contains(k) {
-            diffs.push(format!(
-                "{}: unexpected row {{{k}}}: {}",
-                spec.name,
-                row_for_message(spec, row)
-            ));
+            diffs.push(format!("{}: unexpected row {{{k}}}: {}", spec.name, row_for_message(spec, row)));
         }
     }
     diffs
@@ -765,9 +669,7 @@ pub fn raw_of(line: &[u8]) -> &[u8] {
 
 /// Sum of an unsigned integer column over rows (null/absent counts 0).
 pub fn sum_u64(rows: &[Row], col: &str) -> u64 {
-    rows.iter()
-        .filter_map(|r| r.get(col).and_then(Value::as_u64))
-        .sum()
+    rows.iter().filter_map(|r| r.get(col).and_then(Value::as_u64)).sum()
 }
 
 /// Panics with all differences, numbered, when there are any.

@@ -28,7 +28,14 @@ pub struct ParquetTable<R: TableRow> {
 impl<R: TableRow> ParquetTable<R> {
     /// A table under `out/<table>/`, written by `worker`.
     pub fn new(out: &Path, worker: usize) -> Self {
-        ParquetTable { dir: out.join(R::TABLE), worker, seq: 0, rows: Vec::new(), buffer_rows: DEFAULT_BUFFER_ROWS, written: 0 }
+        ParquetTable {
+            dir: out.join(R::TABLE),
+            worker,
+            seq: 0,
+            rows: Vec::new(),
+            buffer_rows: DEFAULT_BUFFER_ROWS,
+            written: 0,
+        }
     }
 
     /// Buffers rows, flushing when the buffer is full.
@@ -115,13 +122,17 @@ mod tests {
         t.push([row(0), row(86_400_000), row(60_000)]).unwrap();
         t.flush().unwrap();
         let f = dir.path().join("ad_metrics_minute/date=1970-01-01/part-001-000000.parquet");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap()).unwrap().build().unwrap();
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap()).unwrap().build().unwrap();
         let n: usize = reader.map(|b| b.unwrap().num_rows()).sum();
         assert_eq!(n, 2);
         assert!(dir.path().join("ad_metrics_minute/date=1970-01-02").exists());
         assert_eq!(t.written(), 3);
         // No temporary files are left behind.
-        let leftovers = std::fs::read_dir(f.parent().unwrap()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count();
+        let leftovers = std::fs::read_dir(f.parent().unwrap())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+            .count();
         assert_eq!(leftovers, 0);
     }
 }
