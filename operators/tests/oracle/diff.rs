@@ -60,7 +60,15 @@ fn same(a: &Value, b: &Value) -> bool {
 /// Compares the `cols` of rows keyed by `keys`; with `skip_zero`, rows whose projected columns
 /// are all zero or null are left out on both sides (they belong to another test). Rows sharing
 /// a key are matched in order of their projection. Appends one line per difference to `out`.
-pub fn compare(table: &str, keys: &[&str], cols: &[&str], skip_zero: bool, expected: &[Row], got: &[Row], out: &mut Vec<String>) {
+pub fn compare(
+    table: &str,
+    keys: &[&str],
+    cols: &[&str],
+    skip_zero: bool,
+    expected: &[Row],
+    got: &[Row],
+    out: &mut Vec<String>,
+) {
     let index = |rows: &[Row]| -> BTreeMap<String, Row> {
         let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for r in rows {

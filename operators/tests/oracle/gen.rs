@@ -7,8 +7,8 @@
 //!   the watermark moves by their minimum), sometimes one that starts only after a few rounds
 //!   (a Kafka partition that was idle: its old events land in windows that are already final);
 //! - out-of-order `ts` (records arrive up to a few minutes after their `ts`), late records (more
-//!   than `L` behind), exact duplicates within and across partitions of one topic, event ids shared
-//!   between a mention and an ad comment;
+//!   than `L` behind), exact duplicates within and across partitions of one topic, an event id
+//!   re-sent with another `ts`, event ids shared between a mention and an ad comment;
 //! - brand rows that change SLA targets, crisis thresholds, risk terms and kill switch settings,
 //!   a brand whose row arrives late, a brand deletion, a brand that never has a row;
 //! - ad rows that arrive after some of their comments, ads that move to another brand, an ad that
@@ -21,8 +21,8 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use schemas::{
-    AdComment, AdInfo, AdRow, BrandProfile, BrandRow, CareEvent, CareKind, CrisisThresholds, Event, KillSwitch, Mention,
-    Priority, SlaSeconds, Topic,
+    AdComment, AdInfo, AdRow, BrandProfile, BrandRow, CareEvent, CareKind, CrisisThresholds, Event, KillSwitch,
+    Mention, Priority, SlaSeconds, Topic,
 };
 use std::sync::Arc;
 
@@ -103,7 +103,8 @@ impl Scenario {
 }
 
 const RISK_POOL: [&str; 7] = ["scam", "boycott", "free download", "refund", "lawsuit", "pirate", "torrent"];
-const CALM_TEXTS: [&str; 6] = ["love this", "great product", "meh", "where can I buy this?", "not sure about it", "nice colours"];
+const CALM_TEXTS: [&str; 6] =
+    ["love this", "great product", "meh", "where can I buy this?", "not sure about it", "nice colours"];
 const RISKY_TEXTS: [&str; 8] = [
     "This is a SCAM",
     "free download link in bio",
@@ -183,6 +184,23 @@ fn add_duplicates(rng: &mut SmallRng, drafts: &mut Vec<Draft>, parts: usize, sha
             let seq = drafts.len();
             drafts.push(Draft { part, arrival, seq, event: drafts[i].event.clone() });
         }
+        if rng.gen_bool(share / 4.0) {
+            // The same event id again with another ts: a duplicate while the first copy's window
+            // is open, a new event once it is final (ids are remembered until then).
+            let mut event = drafts[i].event.clone();
+            let shift = rng.gen_range(-5 * MIN..25 * MIN);
+            let ts = match &mut event {
+                Event::Mention(m) => &mut m.ts,
+                Event::AdComment(c) => &mut c.ts,
+                Event::Care(c) => &mut c.ts,
+                _ => unreachable!("facts only"),
+            };
+            *ts += shift;
+            let arrival = *ts + arrival_delay(rng, lateness);
+            let part = rng.gen_range(0..parts);
+            let seq = drafts.len();
+            drafts.push(Draft { part, arrival, seq, event });
+        }
     }
 }
 
@@ -199,8 +217,9 @@ struct Draft2 {
 
 fn into_partitions(topic: Topic, parts: usize, mut drafts: Vec<Draft>) -> Vec<Draft2> {
     drafts.sort_by_key(|d| (d.arrival, d.seq));
-    let mut out: Vec<Draft2> =
-        (0..parts).map(|_| Draft2 { topic, records: Vec::new(), rounds: Vec::new(), start_round: 0, start_time: i64::MIN }).collect();
+    let mut out: Vec<Draft2> = (0..parts)
+        .map(|_| Draft2 { topic, records: Vec::new(), rounds: Vec::new(), start_round: 0, start_time: i64::MIN })
+        .collect();
     for d in drafts {
         out[d.part].records.push(d.event);
     }
@@ -334,6 +353,21 @@ pub fn scenario(seed: u64) -> Scenario {
         })
         .collect();
     add_duplicates(&mut rng, &mut drafts, comment_parts, 0.05, lateness);
+    // Sometimes a burst at the very end: its crisis is still open when the input ends. (A
+    // separate generator, so that the rest of the scenario stays as it was for each seed.)
+    let mut end_rng = SmallRng::seed_from_u64(seed ^ 0xe4d_b125);
+    if end_rng.gen_bool(0.5) {
+        let ad = pick(&mut end_rng, &ads[..4]).clone();
+        // After every other event (care events run up to ~1.5 h past `dur`).
+        let start = T0 + dur + 120 * MIN;
+        for _ in 0..end_rng.gen_range(8..=16) {
+            let ts = start + end_rng.gen_range(0..3 * MIN);
+            let c = new_comment(&mut end_rng, ts, &ad, Some(-0.8), "boycott this scam");
+            let arrival = ts + end_rng.gen_range(0..20_000);
+            let seq = drafts.len();
+            drafts.push(Draft { part: end_rng.gen_range(0..comment_parts), arrival, seq, event: Event::AdComment(c) });
+        }
+    }
     let mut comment_partitions = into_partitions(Topic::AdComments, comment_parts, drafts);
 
     // ---- care events ---------------------------------------------------------------------
@@ -475,7 +509,14 @@ pub fn scenario(seed: u64) -> Scenario {
         let profile = if rng.gen_bool(0.1) { None } else { Some(Arc::new(random_profile(&mut rng))) };
         brand_changes[round].push(BrandRow { brand_id: b, profile });
     }
-    let brand_records = dim_partition(&mut rng, batch, brand_changes, |row: &BrandRow| row.brand_id.clone(), Event::Brand, Topic::Brands);
+    let brand_records = dim_partition(
+        &mut rng,
+        batch,
+        brand_changes,
+        |row: &BrandRow| row.brand_id.clone(),
+        Event::Brand,
+        Topic::Brands,
+    );
 
     // Ads.
     let mut ad_changes: Vec<Vec<AdRow>> = vec![Vec::new(); dim_rounds];
@@ -514,7 +555,9 @@ pub fn scenario(seed: u64) -> Scenario {
         .into_iter()
         .map(|d| {
             let epochs: Vec<u64> = match schedule {
-                Schedule::Rounds { batch } => (0..d.records.len()).map(|i| d.start_round + (i / batch) as u64).collect(),
+                Schedule::Rounds { batch } => {
+                    (0..d.records.len()).map(|i| d.start_round + (i / batch) as u64).collect()
+                }
                 Schedule::EventTime { width_ms } => {
                     let mut last = 0u64;
                     d.records

@@ -157,7 +157,12 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
         }
         let mut parts: Vec<Part> = (0..scn.partitions.len())
             .filter(|i| i % peers == index)
-            .map(|p| Part { p, next: 0, finished: scn.partitions[p].records.is_empty(), clock: PartitionClock::new(scn.lateness_ms) })
+            .map(|p| Part {
+                p,
+                next: 0,
+                finished: scn.partitions[p].records.is_empty(),
+                clock: PartitionClock::new(scn.lateness_ms),
+            })
             .collect();
         let mut current: Epoch = 0;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
@@ -172,7 +177,16 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
                     let ev = spec.records[i].clone();
                     if let Some(ts) = ev.ts() {
                         if !part.clock.admit(ts) {
-                            late.push((current, Dead { topic: spec.topic, partition: pos.partition, offset: pos.offset, reason: "late".into(), raw: raw_of(&ev) }));
+                            late.push((
+                                current,
+                                Dead {
+                                    topic: spec.topic,
+                                    partition: pos.partition,
+                                    offset: pos.offset,
+                                    reason: "late".into(),
+                                    raw: raw_of(&ev),
+                                },
+                            ));
                             continue;
                         }
                     }

@@ -2,12 +2,15 @@
 //! operators' code. It simulates the replay epoch by epoch and, at each epoch, recomputes what
 //! it needs from the sets of records seen so far. Slow and simple on purpose.
 //!
-//! Per epoch `e`, in this order:
-//! 1. dimension rows of round `e` apply in position order (latest row per key wins);
-//! 2. each fact partition reads its round; a record is **late** when `ts < M_p − L` (`M_p` the
-//!    largest accepted `ts` of its partition so far);
-//! 3. the watermark `W_e`: min `M_p` over the fact partitions that have not ended and have data;
-//!    when every fact partition has ended, the largest `ts` of any fact partition; never goes back;
+//! The epoch of each record is given by the scenario (line rounds or event-time epochs, as the
+//! replay assigns them); the epochs that exist are 0 and those of the records. Per epoch `e`, in
+//! this order:
+//! 1. dimension rows of epoch `e` apply in position order (latest row per key wins);
+//! 2. each fact partition reads its records of epoch `e`; a record is **late** when
+//!    `ts < M_p − L` (`M_p` the largest accepted `ts` of its partition so far);
+//! 3. the watermark `W_e`: min `M_p` over the fact partitions that have not ended (a partition
+//!    ends with the epoch of its last record) and have data; when every fact partition has ended,
+//!    the largest `ts` of any fact partition; never goes back;
 //! 4. dedup: the epoch's accepted facts in `(ts, partition, offset)` order; a fact whose window is
 //!    final under `W_{e−1}` is `late`; else the first copy of `(topic, event_id)` counts and later
 //!    copies are duplicates; an id is forgotten once its window is final (under `W_e`);
@@ -19,7 +22,9 @@
 //!    change), later buckets are computed from the comments added so far under the current brand.
 //!    Alerts of the epoch then take their action in event-time order (an opening at its comment's
 //!    `ts`, a resolution at the close of its bucket, resolutions first);
-//! 6. care events join their case; a case evicted earlier starts anew;
+//! 6. care events join their case (a case that left the state earlier starts anew); a case's
+//!    summary is that of all its events (semantics.md's compaction of closed, final cases changes
+//!    nothing visible: events arriving later are later than all of its events);
 //! 7. windows `[s, s+60 s)` that became final (`W_e ≥ s + 60 s + L`) produce their brand and ad rows
 //!    from the counted facts in them, with dimension state, case summaries and case sources as of
 //!    the end of this epoch; comments of an ad still unknown go to the dead letter;
@@ -66,6 +71,8 @@ pub struct Expected {
     pub dead: Vec<Dead>,
     /// Duplicates per topic.
     pub duplicates: BTreeMap<Topic, u64>,
+    /// Facts that passed their partition's lateness check but whose window was already final.
+    pub late_final_window: u64,
 }
 
 type Pos = (u32, u64);
@@ -253,7 +260,11 @@ fn summarize(case_id: &str, events: &[(i64, Pos, CareEvent)]) -> Summary {
         reopen_count: of_kind(CareKind::Reopened).count() as u32,
         // The head's source, else the earliest event that names one (the generator puts a
         // source only on `opened` events).
-        source_event_id: head.2.source_event_id.clone().or_else(|| ev.iter().find_map(|(_, _, e)| e.source_event_id.clone())),
+        source_event_id: head
+            .2
+            .source_event_id
+            .clone()
+            .or_else(|| ev.iter().find_map(|(_, _, e)| e.source_event_id.clone())),
         closed,
         last_ts: ev.iter().map(|(ts, _, _)| *ts).max().expect("events"),
     }
@@ -397,6 +408,7 @@ impl<'a> Ref<'a> {
             let minute = window_start(ts);
             if self.is_final(minute, self.prev_w) {
                 self.dead(topic, pos, "late", &ev);
+                self.out.late_final_window += 1;
                 continue;
             }
             let id = match &ev {
@@ -440,7 +452,8 @@ impl<'a> Ref<'a> {
                 self.waiting.entry(c.rec.ad_id.clone()).or_default().push(c);
             }
         }
-        let open: Vec<String> = self.crisis.iter().filter(|(_, c)| matches!(c, Crisis::Open { .. })).map(|(a, _)| a.clone()).collect();
+        let open: Vec<String> =
+            self.crisis.iter().filter(|(_, c)| matches!(c, Crisis::Open { .. })).map(|(a, _)| a.clone()).collect();
         for ad in open {
             self.check_resolve(&ad, &mut crisis_events);
         }
@@ -526,14 +539,26 @@ impl<'a> Ref<'a> {
                 action_latency_ms: None,
             };
             events.push(CrisisEv::Open(row, profile.kill_switch));
-            self.crisis.insert(ad, Crisis::Open { alert_id, brand_id: info.brand_id.clone(), checked_upto: b, calm_streak: 0 });
+            self.crisis.insert(
+                ad,
+                Crisis::Open { alert_id, brand_id: info.brand_id.clone(), checked_upto: b, calm_streak: 0 },
+            );
         }
     }
 
     fn check_resolve(&mut self, ad: &str, events: &mut Vec<CrisisEv>) {
-        let min = self.ads.get(ad).map(|i| self.profile(&i.brand_id)).unwrap_or_else(|| self.defaults.clone()).crisis.min_comments;
+        let min = self
+            .ads
+            .get(ad)
+            .map(|i| self.profile(&i.brand_id))
+            .unwrap_or_else(|| self.defaults.clone())
+            .crisis
+            .min_comments;
         loop {
-            let Some(Crisis::Open { alert_id, brand_id, checked_upto, calm_streak }) = self.crisis.get(ad).cloned() else { return };
+            let Some(Crisis::Open { alert_id, brand_id, checked_upto, calm_streak }) = self.crisis.get(ad).cloned()
+            else {
+                return;
+            };
             let b = checked_upto + MINUTE;
             // Bucket b is closed when W ≥ b + 60 s.
             if self.w == NO_W || self.w < b + MINUTE {
@@ -548,7 +573,8 @@ impl<'a> Ref<'a> {
                 self.crisis.insert(ad.to_string(), Crisis::Calm { after: Some(b) });
                 return;
             }
-            self.crisis.insert(ad.to_string(), Crisis::Open { alert_id, brand_id, checked_upto: b, calm_streak: streak });
+            self.crisis
+                .insert(ad.to_string(), Crisis::Open { alert_id, brand_id, checked_upto: b, calm_streak: streak });
         }
     }
 
