@@ -285,9 +285,6 @@ impl Ads {
             }
             let floor = minute - 10 * MINUTE_MS;
             state.recent = state.recent.split_off(&floor);
-            if state.windows.is_empty() && matches!(state.crisis, Crisis::Calm { .. }) {
-                self.per_ad.remove(&ad_id);
-            }
         }
     }
 }
@@ -429,6 +426,17 @@ impl EpochLogic<AdsIn, AdsOut> for Ads {
             let ads = self.finality.pop_first().expect("non-empty").1;
             self.finalize(minute, ads, true, out);
         }
+        // Forget ads with nothing left that a future comment could need: no open window, no open
+        // crisis, no final bucket still inside a crisis window of a non-final bucket, and no
+        // resolution bucket that is not final (no new crisis may open at or before it).
+        let w = input.watermark;
+        let params = &self.params;
+        self.per_ad.retain(|_, st| {
+            let needed_from = w - params.lateness_ms - MINUTE_MS - 10 * MINUTE_MS;
+            st.recent.retain(|m, _| *m >= needed_from);
+            let marker_live = matches!(st.crisis, Crisis::Calm { after: Some(a) } if !params.is_final(a, w));
+            !(st.windows.is_empty() && st.recent.is_empty() && !marker_live && matches!(st.crisis, Crisis::Calm { .. }))
+        });
         let live: usize = self.finality.values().map(|s| s.len()).sum();
         self.gauge.set(&self.params.gauges.windows, live);
     }

@@ -312,14 +312,16 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
             }
         }
         let mut dirty: FxHashSet<String> = FxHashSet::default();
+        let mut evicted = Vec::new();
         for msg in cases {
             match (msg.summary, msg.evicted) {
                 (Some(summary), Some(_)) => {
-                    if let Some(mut e) = self.cases.remove(&msg.case_id) {
+                    // Applied after this epoch's other changes of the case (source, brand).
+                    if let Some(e) = self.cases.get_mut(&msg.case_id) {
                         e.summary = summary;
-                        out.push(BrandOut::Case(self.case_row(&e, input.watermark)));
+                        dirty.insert(msg.case_id.clone());
                     }
-                    dirty.remove(&msg.case_id);
+                    evicted.push(msg.case_id);
                 }
                 (Some(summary), None) => {
                     match self.cases.get_mut(&msg.case_id) {
@@ -362,6 +364,11 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         for case_id in dirty {
             self.recontribute(&case_id, prev_w);
         }
+        for case_id in evicted {
+            if let Some(e) = self.cases.remove(&case_id) {
+                out.push(BrandOut::Case(self.case_row(&e, input.watermark)));
+            }
+        }
         // Crises of one brand can come from several ad workers: order them by event time so that
         // which alert pauses the brand does not depend on arrival order.
         crises.sort_by(|a, b| crisis_order(a).partial_cmp(&crisis_order(b)).unwrap_or(std::cmp::Ordering::Equal));
@@ -400,7 +407,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
             if !e.summary.closed {
                 st.open_cases += 1;
             }
-            if row.sla_status == "breached_unanswered" {
+            if !e.summary.closed && row.sla_status == "breached_unanswered" {
                 st.open_breaches += 1;
             }
             out.push(BrandOut::Case(row));
