@@ -14,4 +14,17 @@ if [ ! -f ../shared/data/vader-tweets/tweets_GroundTruth.txt ]; then
   exit 1
 fi
 
+# Build dependencies of rdkafka's bundled librdkafka (SSL/SASL support) and of the tests.
+missing=""
+for pkg in libssl-dev pkg-config zlib1g-dev make; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  echo "installing Debian packages:$missing" >&2
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+fi
+# The Kafka-protocol test broker (tansu); the tests start their own on free ports.
+TANSU_BIN=$(bash scripts/setup-kafka.sh)
+export TANSU_BIN
+
 cargo test --workspace --release --locked "$@"

@@ -30,6 +30,11 @@ impl PartitionClock {
         PartitionClock { lateness_ms, max_ts: None }
     }
 
+    /// A partition whose `M_p` was saved in a checkpoint.
+    pub fn restored(lateness_ms: Millis, max_ts: Millis) -> Self {
+        PartitionClock { lateness_ms, max_ts: Some(max_ts) }
+    }
+
     /// Checks an event against `M_p` (taken before it): `false` when late. Advances `M_p`.
     pub fn admit(&mut self, ts: Millis) -> bool {
         match self.max_ts {

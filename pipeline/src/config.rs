@@ -23,6 +23,10 @@ pub struct Config {
     pub sentiment: SentimentConfig,
     /// Replay settings.
     pub replay: ReplayConfig,
+    /// The live job (`run`).
+    pub run: RunConfig,
+    /// Kafka connection and topics (`run`, `generate --kafka`).
+    pub kafka: crate::sources::kafka::config::KafkaConfig,
 }
 
 impl Default for Config {
@@ -34,6 +38,8 @@ impl Default for Config {
             defaults: BrandDefaults::default(),
             sentiment: SentimentConfig::default(),
             replay: ReplayConfig::default(),
+            run: RunConfig::default(),
+            kafka: Default::default(),
         }
     }
 }
@@ -100,6 +106,38 @@ impl Default for ReplayConfig {
     }
 }
 
+/// `[run]`: the live job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Wall-clock length of an epoch (a batch of records processed together), milliseconds.
+    /// Smaller: lower latency (alerts, kill switch); larger: less per-epoch overhead.
+    pub epoch_ms: u64,
+    /// Seconds between checkpoints (operator state + source offsets + Parquet files).
+    pub checkpoint_seconds: u64,
+    /// Directory of checkpoints (and of the kill-switch outbox).
+    pub state_dir: PathBuf,
+    /// Parquet output directory; empty string disables Parquet.
+    pub parquet_dir: PathBuf,
+    /// Epochs read ahead of the slowest operator before the sources pause (backpressure).
+    pub max_epochs_in_flight: usize,
+    /// Records a worker reads per epoch at most.
+    pub max_records_per_epoch: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            epoch_ms: 20,
+            checkpoint_seconds: 10,
+            state_dir: PathBuf::from("brandpulse-state"),
+            parquet_dir: PathBuf::from("brandpulse-out"),
+            max_epochs_in_flight: 8,
+            max_records_per_epoch: 50_000,
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then the TOML file (if given), then `BRANDPULSE_*` variables
     /// (`BRANDPULSE_LATENESS_SECONDS=600`, nested keys with `__`: `BRANDPULSE_REPLAY__EPOCH_SECONDS=10`).
@@ -114,7 +152,7 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&["LOG", "LOG_FORMAT"]));
+        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&["LOG", "LOG_FORMAT", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD", "KAFKA_SSL_KEYSTORE_PASSWORD", "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET"]));
         fig.extract().map_err(|e| {
             let mut msg = String::from("invalid configuration:");
             for err in e {

@@ -1,9 +1,13 @@
 //! `brandpulse`: the stream-processing job's command line (SPEC §8).
 
+mod checkpoint;
 mod config;
 mod demo;
 mod generate;
 mod job;
+mod metrics;
+mod produce;
+mod run;
 mod sinks;
 mod sources;
 mod summary;
@@ -76,11 +80,35 @@ enum Command {
         #[command(flatten)]
         cluster: Cluster,
     },
-    /// Write the synthetic stream to NDJSON files (DIR/<topic>.ndjson).
+    /// The live job: Kafka in (config `[kafka]`); Parquet, alerts, dead letters, control out.
+    Run {
+        /// Stop when every partition reached the end it had at start, writing all state as final
+        /// (process a Kafka backlog like `replay`).
+        #[arg(long)]
+        stop_at_end: bool,
+        /// Where partitions start (overrides `kafka.start`): earliest, latest or stored.
+        #[arg(long, value_parser = ["earliest", "latest", "stored"])]
+        start: Option<String>,
+        #[command(flatten)]
+        cluster: Cluster,
+    },
+    /// Write the synthetic stream to NDJSON files (DIR/<topic>.ndjson) or to Kafka (`--kafka`).
     Generate {
         /// Output directory for the NDJSON files.
+        #[arg(long, required_unless_present = "kafka")]
+        out: Option<PathBuf>,
+        /// Produce to the Kafka input topics of `[kafka]` instead of files.
         #[arg(long)]
-        out: PathBuf,
+        kafka: bool,
+        /// Facts per second (Kafka; 0 = as fast as possible).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        /// Partitions of topics that `--kafka` creates.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+        /// Event times start now and follow the wall clock (a live feed, with `--rate`).
+        #[arg(long)]
+        live: bool,
         /// Fact events to generate.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
@@ -142,7 +170,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { out, events, cluster } => demo_cmd(out, events, cluster.workers, config),
-        Command::Generate { out, events, seed, upstream_sentiment, hours } => {
+        Command::Run { stop_at_end, start, cluster } => {
+            if let Some(s) = start {
+                config.kafka.start = match s.as_str() {
+                    "earliest" => sources::kafka::config::StartFrom::Earliest,
+                    "latest" => sources::kafka::config::StartFrom::Latest,
+                    _ => sources::kafka::config::StartFrom::Stored,
+                };
+            }
+            let started = Instant::now();
+            let summary = run::run(run::RunJob { config: config.clone(), workers: cluster.workers, stop_at_end })?;
+            eprintln!("{}", summary.render(started.elapsed().as_secs_f64()));
+            if !config.run.parquet_dir.as_os_str().is_empty() {
+                eprintln!("Parquet written under {}", config.run.parquet_dir.display());
+            }
+            Ok(())
+        }
+        Command::Generate { out, kafka, rate, partitions, live, events, seed, upstream_sentiment, hours } => {
+            if kafka {
+                let mut g = generate::GenConfig::demo();
+                g.seed = seed;
+                g.events = events;
+                g.upstream_sentiment = upstream_sentiment.clamp(0.0, 1.0);
+                g.span_ms = (hours * 3_600_000.0) as i64;
+                let p = produce::generate_to_kafka(&config.kafka, g, rate, partitions, live)?;
+                let total: u64 = p.per_topic.values().sum();
+                eprintln!(
+                    "produced {total} records to {} in {:.2} s ({:.0} records/s): {:?}",
+                    config.kafka.brokers,
+                    p.seconds,
+                    total as f64 / p.seconds.max(1e-9),
+                    p.per_topic
+                );
+                return Ok(());
+            }
+            let out = out.ok_or_else(|| anyhow::anyhow!("generate needs --out DIR (or --kafka)"))?;
             generate_cmd(out, events, seed, upstream_sentiment, hours)
         }
     }

@@ -1,2 +1,3 @@
 //! Sinks: where output rows go.
+pub mod kafka;
 pub mod parquet;

@@ -1,2 +1,3 @@
 //! Sources: where input records come from.
 pub mod files;
+pub mod kafka;

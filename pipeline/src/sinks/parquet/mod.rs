@@ -38,16 +38,57 @@ impl<R: TableRow> ParquetTable<R> {
         }
     }
 
+    /// A table resumed from a checkpoint: this worker's files numbered `seq` or later (written
+    /// after the checkpoint, so their rows will be produced again) are removed, and numbering
+    /// continues at `seq`.
+    ///
+    /// # Errors
+    /// The table directory cannot be listed or a file cannot be removed.
+    pub fn resume(out: &Path, worker: usize, seq: u64) -> anyhow::Result<Self> {
+        let mut t = Self::new(out, worker);
+        t.seq = seq;
+        let prefix = format!("part-{worker:03}-");
+        let tmp_prefix = format!(".part-{worker:03}-");
+        if t.dir.is_dir() {
+            for date in std::fs::read_dir(&t.dir)? {
+                let date = date?.path();
+                if !date.is_dir() {
+                    continue;
+                }
+                for f in std::fs::read_dir(&date)? {
+                    let f = f?.path();
+                    let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                    let rest = name.strip_prefix(&prefix).or_else(|| name.strip_prefix(&tmp_prefix));
+                    let n: Option<u64> = rest.and_then(|r| r.split('.').next()).and_then(|d| d.parse().ok());
+                    if n.is_some_and(|n| n >= seq) {
+                        std::fs::remove_file(&f)?;
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// The number the next file will get (saved in checkpoints).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Buffers rows, flushing when the buffer is full.
     ///
     /// # Errors
     /// An I/O or encoding error of the flush.
     pub fn push(&mut self, rows: impl IntoIterator<Item = R>) -> anyhow::Result<()> {
         self.rows.extend(rows);
-        if self.rows.len() >= self.buffer_rows {
+        if self.buffer_rows > 0 && self.rows.len() >= self.buffer_rows {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Buffers rows without flushing (the caller flushes at checkpoints).
+    pub fn push_unflushed(&mut self, rows: impl IntoIterator<Item = R>) {
+        self.rows.extend(rows);
     }
 
     /// Rows written so far (flushed).

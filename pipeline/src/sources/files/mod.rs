@@ -3,8 +3,9 @@
 //! Protocol: one JSON record per line (`\n` or `\r\n`), UTF-8, optionally gzip-compressed
 //! (`.gz`). Files are read in event-time rounds: the epoch of a line is its `ts` divided by the
 //! epoch width (never less than the previous line's), so every file advances through event time
-//! together, and the rows do not depend on how files are spread over workers. Not supported:
-//! several files per topic, other compressions.
+//! together, and the rows do not depend on how files are spread over workers. A topic may be
+//! split into partition files `<topic>.<n>.ndjson[.gz]` (e.g. one per Kafka partition), each its
+//! own partition. Not supported: other compressions.
 
 use anyhow::Context;
 use operators::watermark::PartitionClock;
@@ -24,7 +25,8 @@ pub struct FileSpec {
     pub bytes: u64,
 }
 
-/// Finds the topic files of `dir`, in topic order (this order numbers the partitions).
+/// Finds the topic files of `dir`, in topic order, then partition number (this order numbers
+/// the partitions).
 ///
 /// # Errors
 /// The directory is missing or unreadable, or holds both `x.ndjson` and `x.ndjson.gz`.
@@ -32,18 +34,35 @@ pub fn discover(dir: &Path) -> anyhow::Result<Vec<FileSpec>> {
     if !dir.is_dir() {
         anyhow::bail!("input directory {} does not exist (replay expects DIR/<topic>.ndjson files)", dir.display());
     }
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+        .collect();
     let mut specs = Vec::new();
     for topic in Topic::ALL {
-        let plain = dir.join(format!("{}.ndjson", topic.name()));
-        let gz = dir.join(format!("{}.ndjson.gz", topic.name()));
-        match (plain.exists(), gz.exists()) {
-            (true, true) => anyhow::bail!("both {} and {} exist: keep one", plain.display(), gz.display()),
-            (true, false) | (false, true) => {
-                let path = if plain.exists() { plain } else { gz };
-                let bytes = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
-                specs.push(FileSpec { topic, path, bytes });
+        // `<topic>.ndjson` first, then `<topic>.<n>.ndjson` by n; each optionally `.gz`.
+        let mut found: Vec<(Option<u64>, String)> = Vec::new();
+        for name in &names {
+            let base = name.strip_suffix(".gz").unwrap_or(name);
+            let Some(stem) = base.strip_suffix(".ndjson") else { continue };
+            if stem == topic.name() {
+                found.push((None, name.clone()));
+            } else if let Some(n) = stem.strip_prefix(topic.name()).and_then(|r| r.strip_prefix('.')) {
+                if let Ok(n) = n.parse::<u64>() {
+                    found.push((Some(n), name.clone()));
+                }
             }
-            (false, false) => {}
+        }
+        found.sort();
+        for w in found.windows(2) {
+            if w[0].0 == w[1].0 {
+                anyhow::bail!("both {} and {} exist: keep one", dir.join(&w[0].1).display(), dir.join(&w[1].1).display());
+            }
+        }
+        for (_, name) in found {
+            let path = dir.join(name);
+            let bytes = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+            specs.push(FileSpec { topic, path, bytes });
         }
     }
     Ok(specs)

@@ -1,0 +1,541 @@
+//! `brandpulse run`: the live job — Kafka in; Parquet, Kafka outputs (dead letters, alerts,
+//! control) out; periodic checkpoints so a restart continues where the last checkpoint left off.
+//!
+//! Epochs are wall-clock batches of `run.epoch_ms`: each worker reads its partitions for one
+//! epoch, reports its partitions' clocks for the watermark, and moves on; the operators process
+//! each epoch whole (in `(ts, partition, offset)` order), so results do not depend on how records
+//! fall into batches. The first epoch reads the dimension topics (brands, ads) up to their end at
+//! start, so facts of the backlog meet their dimension rows as replay does.
+//!
+//! Delivery: Parquet rows are written at checkpoints (every `run.checkpoint_seconds`) together
+//! with the operator state and the source offsets, so after a crash or `kill -9` the job resumes
+//! from the last checkpoint and writes each final row exactly once. Kafka outputs are at least
+//! once (keyed, see `sinks::kafka`). SIGINT/SIGTERM take a last checkpoint and exit.
+
+use crate::checkpoint::{CheckpointStore, Restored, WorkerPart};
+use crate::config::Config;
+use crate::metrics;
+use crate::sinks::kafka::KafkaOutputs;
+use crate::sinks::parquet::ParquetTable;
+use crate::sources::kafka::config::StartFrom;
+use crate::sources::kafka::{self, Assigned, KafkaSource, PartitionCursor, PartitionId};
+use crate::summary::Summary;
+use operators::{Dim, Epoch, Fact, Inputs, Pos, WatermarkReport, NO_WATERMARK};
+use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, DeadLetterRow, Event, TableRow};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::input::Input;
+use timely::dataflow::operators::Probe;
+use timely::dataflow::ProbeHandle;
+
+/// Until the operators' checkpoint API lands: the same names, no snapshots.
+mod snap {
+    use operators::{Epoch, Inputs, Outputs, Params, WatermarkReport};
+    use std::collections::BTreeMap;
+    #[derive(Clone, Default)]
+    pub struct Snapshots;
+    impl Snapshots {
+        pub fn new() -> Self {
+            Snapshots
+        }
+        pub fn restoring(_r: BTreeMap<String, Vec<u8>>) -> Self {
+            Snapshots
+        }
+        pub fn take_epoch(&self, _e: Epoch) -> Option<BTreeMap<String, Vec<u8>>> {
+            None
+        }
+    }
+    pub fn brandpulse<'s>(i: Inputs<'s>, p: Params, _s: Snapshots) -> Outputs<'s> {
+        operators::brandpulse(i, p)
+    }
+    pub fn report(r: WatermarkReport, _checkpoint: bool) -> WatermarkReport {
+        r
+    }
+}
+
+/// Raw bytes kept in a dead letter.
+const MAX_RAW_BYTES: usize = 64 * 1024;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunJob {
+    /// Configuration.
+    pub config: Config,
+    /// Timely workers in this process.
+    pub workers: usize,
+    /// Stop when every partition reached the end it had at start, writing all state as final
+    /// (the Kafka backlog as a bounded input, like replay).
+    pub stop_at_end: bool,
+}
+
+/// Rows of one table, held by epoch until the checkpoint that covers them.
+struct Held<R: TableRow> {
+    by_epoch: BTreeMap<Epoch, Vec<R>>,
+    table: Option<ParquetTable<R>>,
+}
+
+impl<R: TableRow> Held<R> {
+    fn hold(&mut self, epoch: Epoch, rows: Vec<R>) {
+        if self.table.is_some() {
+            self.by_epoch.entry(epoch).or_default().extend(rows);
+        }
+    }
+    /// Writes the rows of epochs `<= upto` (all with `None`).
+    fn write(&mut self, upto: Option<Epoch>) -> anyhow::Result<()> {
+        let Some(t) = self.table.as_mut() else { return Ok(()) };
+        let rest = match upto {
+            Some(e) => self.by_epoch.split_off(&(e + 1)),
+            None => BTreeMap::new(),
+        };
+        for (_, rows) in std::mem::replace(&mut self.by_epoch, rest) {
+            t.push_unflushed(rows);
+        }
+        t.flush()
+    }
+    fn seq(&self) -> u64 {
+        self.table.as_ref().map_or(0, |t| t.seq())
+    }
+}
+
+struct Tables {
+    brand: Held<BrandMinuteRow>,
+    ad: Held<AdMinuteRow>,
+    cases: Held<CareCaseRow>,
+    alerts: Held<AlertRow>,
+    status: Held<BrandStatusRow>,
+    dead: Held<DeadLetterRow>,
+    summary: Summary,
+    error: Option<anyhow::Error>,
+}
+
+impl Tables {
+    fn open(out: Option<&std::path::Path>, worker: usize, seqs: &BTreeMap<String, u64>) -> anyhow::Result<Tables> {
+        fn table<R: TableRow>(
+            out: Option<&std::path::Path>,
+            worker: usize,
+            seqs: &BTreeMap<String, u64>,
+        ) -> anyhow::Result<Held<R>> {
+            let table = match out {
+                None => None,
+                Some(o) => Some(ParquetTable::resume(o, worker, seqs.get(R::TABLE).copied().unwrap_or(0))?),
+            };
+            Ok(Held { by_epoch: BTreeMap::new(), table })
+        }
+        Ok(Tables {
+            brand: table(out, worker, seqs)?,
+            ad: table(out, worker, seqs)?,
+            cases: table(out, worker, seqs)?,
+            alerts: table(out, worker, seqs)?,
+            status: table(out, worker, seqs)?,
+            dead: table(out, worker, seqs)?,
+            summary: Summary::default(),
+            error: None,
+        })
+    }
+    fn write(&mut self, upto: Option<Epoch>) -> anyhow::Result<()> {
+        self.brand.write(upto)?;
+        self.ad.write(upto)?;
+        self.cases.write(upto)?;
+        self.alerts.write(upto)?;
+        self.status.write(upto)?;
+        self.dead.write(upto)
+    }
+    fn seqs(&self) -> BTreeMap<String, u64> {
+        BTreeMap::from([
+            (BrandMinuteRow::TABLE.to_string(), self.brand.seq()),
+            (AdMinuteRow::TABLE.to_string(), self.ad.seq()),
+            (CareCaseRow::TABLE.to_string(), self.cases.seq()),
+            (AlertRow::TABLE.to_string(), self.alerts.seq()),
+            (BrandStatusRow::TABLE.to_string(), self.status.seq()),
+            (DeadLetterRow::TABLE.to_string(), self.dead.seq()),
+        ])
+    }
+    fn check<T>(&mut self, r: anyhow::Result<T>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+fn dead_letter(p: &PartitionId, offset: i64, reason: String, detail: String, raw: &[u8]) -> DeadLetterRow {
+    DeadLetterRow {
+        topic: p.topic.name().to_string(),
+        source: format!("kafka:{}", p.kafka_topic),
+        partition: p.partition,
+        offset,
+        reason,
+        detail,
+        raw: raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
+        recorded_at: operators::system_clock(),
+    }
+}
+
+/// Set by SIGINT/SIGTERM: take a last checkpoint and exit.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// The epoch of the last checkpoint requested after a stop signal (0: none yet).
+static FINAL_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Runs the live job. With `stop_at_end` it returns the summary when the backlog is done;
+/// otherwise it runs until SIGINT/SIGTERM, then checkpoints and exits the process.
+///
+/// # Errors
+/// Configuration, the broker, the state directory or an output failed.
+pub fn run(job: RunJob) -> anyhow::Result<Summary> {
+    let config = job.config.clone();
+    let params = config.params()?;
+    let workers = job.workers.max(1);
+    let partitions = kafka::discover(&config.kafka)?;
+    tracing::info!(
+        brokers = %config.kafka.brokers,
+        partitions = partitions.len(),
+        workers,
+        "input partitions discovered"
+    );
+    let store = Arc::new(CheckpointStore::new(&config.run.state_dir, workers, partitions.clone())?);
+    let restored: Option<Restored> = match config.kafka.start {
+        StartFrom::Stored => store.load()?,
+        _ => None,
+    };
+    if let Some(r) = &restored {
+        tracing::info!(epoch = r.current.epoch, state_dir = %config.run.state_dir.display(), "resuming from checkpoint");
+    }
+    let restored = Arc::new(restored);
+    let outputs = Arc::new(KafkaOutputs::new(&config.kafka)?);
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("second stop signal: exiting without a last checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("stop requested: taking a last checkpoint");
+    });
+    {
+        // Exits the process once the checkpoint requested after a stop signal is committed.
+        let store = store.clone();
+        let outputs = outputs.clone();
+        std::thread::Builder::new().name("brandpulse-stop".into()).spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let f = FINAL_EPOCH.load(Ordering::SeqCst);
+            if STOP.load(Ordering::SeqCst) && f != 0 && store.committed() >= f {
+                let _ = outputs.flush(Duration::from_secs(10));
+                eprintln!("stopped after checkpoint {f}");
+                std::process::exit(0);
+            }
+        })?;
+    }
+    let out_dir = (!config.run.parquet_dir.as_os_str().is_empty()).then(|| config.run.parquet_dir.clone());
+    let stop_at_end = job.stop_at_end;
+    let store_w = store.clone();
+    let outputs_w = outputs.clone();
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let index = worker.index();
+        let outputs = outputs_w.clone();
+        let part = restored.as_ref().as_ref().map(|r| r.parts[index].clone()).unwrap_or_default();
+        let result = (|| -> anyhow::Result<Summary> {
+            let tables = Rc::new(RefCell::new(Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?));
+            let snapshots = if restored.is_some() {
+                snap::Snapshots::restoring(part.snapshots.clone())
+            } else {
+                snap::Snapshots::new()
+            };
+            let probe = ProbeHandle::new();
+            let names = partitions.clone();
+            let (mut facts_in, mut dims_in, mut reports_in) = worker.dataflow::<Epoch, _, _>(|scope| {
+                let (facts_in, facts) = scope.new_input::<Fact>();
+                let (dims_in, dims) = scope.new_input::<Dim>();
+                let (reports_in, reports) = scope.new_input::<WatermarkReport>();
+                let outs = snap::brandpulse(Inputs { facts, dims, reports }, params.clone(), snapshots.clone());
+                macro_rules! sink {
+                    ($stream:expr, $name:literal, |$t:ident, $epoch:ident, $rows:ident, $k:ident| $body:expr) => {{
+                        let tables = tables.clone();
+                        let kafka_out = outputs.clone();
+                        $stream.probe_with(&probe).sink(Pipeline, $name, move |(input, _frontier)| {
+                            input.for_each(|cap, data| {
+                                let $epoch = *cap.least().expect("a time");
+                                let $t = &mut *tables.borrow_mut();
+                                let $rows = std::mem::take(data);
+                                #[allow(unused_variables)]
+                                let $k = &kafka_out;
+                                $body
+                            });
+                        });
+                    }};
+                }
+                sink!(outs.brand_minutes, "BrandMinutes", |t, e, rows, kout| {
+                    t.summary.add_brand_minutes(&rows);
+                    t.brand.hold(e, rows)
+                });
+                sink!(outs.ad_minutes, "AdMinutes", |t, e, rows, kout| t.ad.hold(e, rows));
+                sink!(outs.care_cases, "CareCases", |t, e, rows, kout| {
+                    t.summary.add_cases(&rows);
+                    t.cases.hold(e, rows)
+                });
+                sink!(outs.alerts_opened, "AlertsOpened", |t, _e, rows, kout| {
+                    for a in &rows {
+                        tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened");
+                        kout.alert(a);
+                    }
+                    t.summary.alerts_opened += rows.len() as u64;
+                });
+                sink!(outs.alerts, "Alerts", |t, e, rows, kout| {
+                    for a in &rows {
+                        kout.alert(a);
+                    }
+                    t.summary.add_alerts(&rows);
+                    t.alerts.hold(e, rows)
+                });
+                sink!(outs.brand_status, "BrandStatus", |t, e, rows, kout| t.status.hold(e, rows));
+                let names_dl = names.clone();
+                sink!(outs.rejected, "Rejected", |t, e, rows, kout| {
+                    let rows: Vec<DeadLetterRow> = rows
+                        .into_iter()
+                        .map(|r| {
+                            t.summary.count_dead(&r.reason);
+                            if r.reason == "late" {
+                                t.summary.late += 1;
+                                metrics::LATE_EVENTS.fetch_add(1, Ordering::Relaxed);
+                            }
+                            metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
+                            let d = dead_letter(&names_dl[r.pos.partition as usize], r.pos.offset as i64, r.reason, r.detail, &r.raw);
+                            kout.dead_letter(&d);
+                            d
+                        })
+                        .collect();
+                    t.dead.hold(e, rows)
+                });
+                sink!(outs.duplicates, "Duplicates", |t, _e, rows, kout| {
+                    t.summary.duplicates += rows.len() as u64;
+                    metrics::DUPLICATE_EVENTS.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                });
+                (facts_in, dims_in, reports_in)
+            });
+
+            let mut source = KafkaSource::open(
+                &config.kafka,
+                &partitions,
+                index,
+                workers,
+                &part.cursors,
+                params.lateness_ms,
+                stop_at_end,
+            )?;
+            let epoch_ms = config.run.epoch_ms.max(1);
+            let idle = Duration::from_secs(config.idle_timeout_seconds);
+            let wall_epoch = || operators::system_clock() as u64 / epoch_ms;
+            let restored_epoch = restored.as_ref().as_ref().map_or(0, |r| r.current.epoch);
+            let mut epoch: Epoch = wall_epoch().max(restored_epoch + 1);
+            facts_in.advance_to(epoch);
+            dims_in.advance_to(epoch);
+            reports_in.advance_to(epoch);
+            let defaults = params.defaults.clone();
+            let max_records = config.run.max_records_per_epoch.max(1);
+            let mut cursor_log: BTreeMap<Epoch, BTreeMap<u32, PartitionCursor>> = BTreeMap::new();
+            let mut last_checkpoint = Instant::now();
+            let checkpoint_every = Duration::from_secs(config.run.checkpoint_seconds.max(1));
+            let started = Instant::now();
+            let mut bootstrapping = true;
+
+            // Decodes one record into the dataflow or the dead letters. Dimension rows go to
+            // `dim_epoch`, facts to `fact_epoch` (they differ only while bootstrapping).
+            let handle = |p: &mut Assigned, offset: i64, bytes: &[u8], facts_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Fact>, dims_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Dim>, tables: &mut Tables, epoch: Epoch| {
+                metrics::KAFKA_RECORDS_READ.fetch_add(1, Ordering::Relaxed);
+                tables.summary.lines_read += 1;
+                tables.summary.bytes_read += bytes.len() as u64;
+                let pos = Pos { partition: p.number, offset: offset as u64 };
+                let dead = |reason: String, detail: String| dead_letter(&p.id, offset, reason, detail, bytes);
+                match schemas::decode(p.id.topic, bytes, &defaults) {
+                    Err(e) => {
+                        let d = dead(e.reason.code(), e.detail);
+                        Some(d)
+                    }
+                    Ok(ev) => {
+                        if let Some(ts) = ev.ts() {
+                            if !p.clock.admit(ts) {
+                                let detail = format!(
+                                    "ts {} is more than the allowed lateness behind the partition's max {}",
+                                    schemas::time::format_rfc3339(ts),
+                                    p.clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default()
+                                );
+                                tables.summary.late += 1;
+                                metrics::LATE_EVENTS.fetch_add(1, Ordering::Relaxed);
+                                return Some(dead("late".into(), detail));
+                            }
+                        }
+                        let _ = epoch;
+                        match ev {
+                            Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
+                            Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
+                            Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
+                            Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
+                            Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
+                        }
+                        None
+                    }
+                }
+            };
+
+            let mut in_flight: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
+            loop {
+                let deadline = Instant::now() + Duration::from_millis(epoch_ms);
+                if bootstrapping {
+                    // Dimension rows up to their end at start go in this epoch; facts read
+                    // meanwhile go to the next one.
+                    facts_in.advance_to(epoch + 1);
+                }
+                let stopping = STOP.load(Ordering::SeqCst);
+                let mut dead_rows = Vec::new();
+                loop {
+                    let behind = in_flight.len() > config.run.max_epochs_in_flight.max(1);
+                    if behind {
+                        metrics::BACKPRESSURE_PAUSES.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if !behind && !stopping {
+                        let slice = (Instant::now() + Duration::from_millis(2)).min(deadline);
+                        let t = &mut *tables.borrow_mut();
+                        source.poll(slice, max_records, |p, rec| {
+                            if let Some(d) = handle(p, rec.offset, &rec.bytes, &mut facts_in, &mut dims_in, t, epoch) {
+                                dead_rows.push(d);
+                            }
+                        })?;
+                    } else {
+                        worker.step_or_park(Some(Duration::from_millis(1)));
+                    }
+                    worker.step();
+                    while let Some(&e) = in_flight.front() {
+                        if probe.less_equal(&e) {
+                            break;
+                        }
+                        in_flight.pop_front();
+                    }
+                    let dims_done = source
+                        .partitions
+                        .iter()
+                        .filter(|p| !p.id.topic.is_fact())
+                        .all(|p| p.backlog_read());
+                    if bootstrapping {
+                        if dims_done || started.elapsed() > Duration::from_secs(config.kafka.metadata_timeout_seconds.max(1)) {
+                            break;
+                        }
+                    } else if Instant::now() >= deadline {
+                        break;
+                    }
+                }
+                {
+                    let t = &mut *tables.borrow_mut();
+                    for d in &dead_rows {
+                        t.summary.count_dead(&d.reason);
+                        metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
+                        outputs.dead_letter(d);
+                    }
+                    t.dead.hold(epoch, dead_rows);
+                }
+                // The watermark report for this epoch (SPEC §3).
+                let now = Instant::now();
+                let mut active_min: Option<i64> = None;
+                let mut any_active = !stop_at_end;
+                let mut max_ts: Option<i64> = None;
+                for p in source.partitions.iter().filter(|p| p.id.topic.is_fact()) {
+                    max_ts = max_ts.max(p.clock.max_ts());
+                    let backlog = !p.backlog_read();
+                    let active = if stop_at_end {
+                        !p.at_end()
+                    } else {
+                        backlog || p.last_data.is_some_and(|t| now.duration_since(t) < idle)
+                    };
+                    if active {
+                        any_active = true;
+                        // A partition with data to come but none read yet holds the watermark.
+                        let m = p.clock.max_ts().unwrap_or(NO_WATERMARK);
+                        active_min = Some(active_min.map_or(m, |a: i64| a.min(m)));
+                    }
+                }
+                let finished = stop_at_end && !bootstrapping && source.all_at_end();
+                if finished {
+                    // The last report: every partition of this worker ended.
+                    active_min = None;
+                    any_active = false;
+                }
+                if bootstrapping {
+                    // Facts read while bootstrapping belong to the next epoch: this epoch's
+                    // report must not count their clocks.
+                    active_min = Some(NO_WATERMARK);
+                    any_active = true;
+                }
+                let checkpoint = index == 0
+                    && !stop_at_end
+                    && (last_checkpoint.elapsed() >= checkpoint_every || (stopping && FINAL_EPOCH.load(Ordering::SeqCst) == 0));
+                if checkpoint {
+                    last_checkpoint = Instant::now();
+                    if stopping {
+                        FINAL_EPOCH.store(epoch, Ordering::SeqCst);
+                    }
+                }
+                reports_in.send(snap::report(WatermarkReport { worker: index, active_min, any_active, max_ts, ..Default::default() }, checkpoint));
+                cursor_log.insert(epoch, source.cursors());
+                in_flight.push_back(epoch);
+                if bootstrapping {
+                    bootstrapping = false;
+                }
+                // Checkpoints whose epochs are complete on this worker.
+                let done: Vec<Epoch> = cursor_log.keys().copied().filter(|e| !probe.less_equal(e)).collect();
+                for e in done {
+                    let cursors = cursor_log.remove(&e).expect("listed");
+                    if let Some(snaps) = snapshots.take_epoch(e) {
+                        let t = &mut *tables.borrow_mut();
+                        t.write(Some(e))?;
+                        outputs.flush(Duration::from_secs(30))?;
+                        let part = WorkerPart { cursors, parquet_seq: t.seqs(), snapshots: snaps, operators: Vec::new() };
+                        store_w.write_part(e, index, &part)?;
+                    }
+                }
+                if let Some(e) = tables.borrow_mut().error.take() {
+                    return Err(e);
+                }
+                if finished {
+                    break;
+                }
+                let next = wall_epoch().max(epoch + 1);
+                epoch = next;
+                facts_in.advance_to(epoch);
+                dims_in.advance_to(epoch);
+                reports_in.advance_to(epoch);
+            }
+            drop(facts_in);
+            drop(dims_in);
+            drop(reports_in);
+            worker.step_while(|| !probe.done());
+            let mut t = tables.borrow_mut();
+            let r = t.write(None);
+            t.check(r);
+            t.summary.rows_brand_minutes = t.brand.table.as_ref().map_or(0, |x| x.written());
+            t.summary.rows_ad_minutes = t.ad.table.as_ref().map_or(0, |x| x.written());
+            t.summary.rows_cases = t.cases.table.as_ref().map_or(0, |x| x.written());
+            t.summary.rows_alerts = t.alerts.table.as_ref().map_or(0, |x| x.written());
+            t.summary.rows_dead = t.dead.table.as_ref().map_or(0, |x| x.written());
+            match t.error.take() {
+                Some(e) => Err(e),
+                None => Ok(std::mem::take(&mut t.summary)),
+            }
+        })();
+        result.map_err(|e| format!("{e:#}"))
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely workers: {e}"))?;
+    let mut total = Summary::default();
+    for r in guards.join() {
+        match r {
+            Ok(Ok(s)) => total.merge(s),
+            Ok(Err(e)) => anyhow::bail!(e),
+            Err(e) => anyhow::bail!("a worker failed: {e}"),
+        }
+    }
+    outputs.flush(Duration::from_secs(30))?;
+    if stop_at_end {
+        store.mark_finished()?;
+    }
+    Ok(total)
+}
