@@ -2,6 +2,7 @@
 
 use crate::agg::{AdAgg, BrandAgg};
 use crate::dedup::ScoredComment;
+use crate::checkpoint::{decode, encode, Snapshots};
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Pos, Rejected, Side};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -106,6 +107,7 @@ pub enum AdsOut {
 pub fn ads_and_crisis<'s>(
     input: StreamVec<'s, Epoch, AdsIn>,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     params: Params,
 ) -> StreamVec<'s, Epoch, AdsOut> {
     let logic = Ads {
@@ -116,22 +118,23 @@ pub fn ads_and_crisis<'s>(
         finality: BTreeMap::new(),
         gauge: Default::default(),
     };
-    epoch_operator("AdsCrisis", input, |i: &AdsIn| route(i.ad_id()), side, logic)
+    epoch_operator("AdsCrisis", input, |i: &AdsIn| route(i.ad_id()), side, snapshots, logic)
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct AdWindow {
     comments: Vec<ScoredComment>,
     agg: AdAgg,
     contributed: Option<(String, AdAgg)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Crisis {
     Calm { after: Option<Millis> },
     Open { alert_id: String, brand_id: String, checked_upto: Millis, calm_streak: u8 },
 }
 
+#[derive(Serialize, Deserialize)]
 struct AdState {
     windows: BTreeMap<Millis, AdWindow>,
     recent: BTreeMap<Millis, AdAgg>,
@@ -446,5 +449,16 @@ impl EpochLogic<AdsIn, AdsOut> for Ads {
             self.finalize(minute, ads, false, out);
         }
         self.gauge.set(&self.params.gauges.windows, 0);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&(&self.brands, &self.ads, &self.per_ad, &self.finality))
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        (self.brands, self.ads, self.per_ad, self.finality) = decode(state)?;
+        let live: usize = self.finality.values().map(|s| s.len()).sum();
+        self.gauge.set(&self.params.gauges.windows, live);
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ use crate::ads::CrisisEvent;
 use crate::agg::BrandAgg;
 use crate::care::{CaseMsg, CaseSummary, KindDiff};
 use crate::dedup::SourceKind;
+use crate::checkpoint::{decode, encode, Snapshots};
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Side, NO_WATERMARK};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -65,6 +66,7 @@ pub enum BrandOut {
 pub fn brand_store<'s>(
     input: StreamVec<'s, Epoch, BrandIn>,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     params: Params,
 ) -> StreamVec<'s, Epoch, BrandOut> {
     let logic = BrandStore {
@@ -76,15 +78,16 @@ pub fn brand_store<'s>(
         open_alerts: FxHashMap::default(),
         gauge_windows: Default::default(),
     };
-    epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, logic)
+    epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, snapshots, logic)
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct Window {
     agg: BrandAgg,
     frts: BTreeMap<Millis, i64>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct CaseEntry {
     summary: CaseSummary,
     kinds: Vec<(SourceKind, i64)>,
@@ -104,7 +107,7 @@ impl CaseEntry {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct Pause {
     paused_since: Option<Millis>,
     active: FxHashSet<String>,
@@ -423,5 +426,15 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         }
         out.extend(status.into_values().map(BrandOut::Status));
         self.gauge_windows.set(&self.params.gauges.windows, 0);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&(&self.brands, &self.windows, &self.cases, &self.pauses, &self.open_alerts))
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        (self.brands, self.windows, self.cases, self.pauses, self.open_alerts) = decode(state)?;
+        self.gauge_windows.set(&self.params.gauges.windows, self.windows.len());
+        Ok(())
     }
 }

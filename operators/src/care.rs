@@ -1,6 +1,7 @@
 //! Care cases (SPEC §5): case state from care events, and the join of cases with their source.
 
 use crate::dedup::SourceKind;
+use crate::checkpoint::{decode, encode, Snapshots};
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Pos, Side};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -149,14 +150,16 @@ pub enum CareOut {
 pub fn cases<'s>(
     events: StreamVec<'s, Epoch, (Pos, CareEvent)>,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     params: Params,
 ) -> StreamVec<'s, Epoch, CareOut> {
     let logic = Cases { params, cases: FxHashMap::default(), due: BTreeMap::new(), gauge: Default::default() };
-    epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, logic)
+    epoch_operator("CareCases", events, |(_, e): &(Pos, CareEvent)| route(&e.case_id), side, snapshots, logic)
 }
 
 /// A case held in state. Once closed and final, its events are dropped and only its summary is
 /// kept (`base`) until the case TTL: a later reopen continues the same case.
+#[derive(Serialize, Deserialize)]
 struct CaseState {
     events: Vec<(Millis, Pos, CareEvent)>,
     base: Option<CaseSummary>,
@@ -165,7 +168,7 @@ struct CaseState {
 }
 
 /// What happens to a case when its due time passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Due {
     /// Closed and final: drop its events, keep its summary.
     Compact,
@@ -294,6 +297,16 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
         self.due.clear();
         self.gauge.set(&self.params.gauges.cases, 0);
     }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&(&self.cases, &self.due))
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        (self.cases, self.due) = decode(state)?;
+        self.gauge.set(&self.params.gauges.cases, self.cases.len());
+        Ok(())
+    }
 }
 
 /// Input of [`source_join`], routed by event id.
@@ -331,6 +344,7 @@ pub struct KindDiff {
 pub fn source_join<'s>(
     input: StreamVec<'s, Epoch, SourceIn>,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     params: Params,
 ) -> StreamVec<'s, Epoch, KindDiff> {
     let logic = SourceJoin {
@@ -349,12 +363,14 @@ pub fn source_join<'s>(
             SourceIn::Request(r) => route(&r.source_event_id),
         },
         side,
+        snapshots,
         logic,
     )
 }
 
 type RequestKey = (String, String, Millis); // case, brand, opened
 
+#[derive(Serialize, Deserialize)]
 enum Expiring {
     Source(u128),
     Request(String, RequestKey),
@@ -473,5 +489,15 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
         self.emitted.clear();
         self.expiry.clear();
         self.gauge.set(&self.params.gauges.join_entries, 0);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&(&self.sources, &self.requests, &self.emitted, &self.expiry))
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        (self.sources, self.requests, self.emitted, self.expiry) = decode(state)?;
+        self.gauge.set(&self.params.gauges.join_entries, self.sources.len() + self.requests.len());
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Dedup by `(topic, event_id)` (SPEC §3), sentiment enrichment (§4) and per-epoch mention pre-aggregation.
 
 use crate::agg::BrandAgg;
+use crate::checkpoint::{decode, encode, Snapshots};
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Fact, Millis, Params, Pos, Rejected, Side};
 use rustc_hash::FxHashMap;
@@ -81,10 +82,11 @@ pub enum Accepted {
 pub fn dedup<'s>(
     facts: StreamVec<'s, Epoch, Fact>,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     params: Params,
 ) -> StreamVec<'s, Epoch, Accepted> {
     let logic = Dedup { params, seen: FxHashMap::default(), expiry: BTreeMap::new(), gauge: Default::default() };
-    epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, logic)
+    epoch_operator("Dedup", facts, |f: &Fact| route(f.event_id()), side, snapshots, logic)
 }
 
 struct Dedup {
@@ -158,6 +160,16 @@ impl EpochLogic<Fact, Accepted> for Dedup {
         self.seen.clear();
         self.expiry.clear();
         self.gauge.set(&self.params.gauges.dedup_ids, 0);
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        encode(&(&self.seen, &self.expiry))
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        (self.seen, self.expiry) = decode(state)?;
+        self.gauge.set(&self.params.gauges.dedup_ids, self.seen.len());
+        Ok(())
     }
 }
 

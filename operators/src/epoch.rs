@@ -6,6 +6,7 @@
 //! the epoch's records at once and can order them deterministically. At the end of the input the
 //! operator's `on_end` flushes its remaining state.
 
+use crate::checkpoint::{decode, encode, Snapshots};
 use crate::types::{Epoch, Millis, Pos, Side, NO_WATERMARK};
 use schemas::BrandRow;
 use std::collections::BTreeMap;
@@ -34,17 +35,26 @@ pub trait EpochLogic<D, O>: 'static {
     fn on_epoch(&mut self, input: EpochInput<D>, out: &mut Vec<O>);
     /// Flushes remaining state at the end of the input; `watermark` is the last one.
     fn on_end(&mut self, watermark: Millis, out: &mut Vec<O>);
+    /// Encodes the state held between epochs (see [`crate::checkpoint`]).
+    fn snapshot(&self) -> Vec<u8>;
+    /// Replaces the state with one encoded by [`EpochLogic::snapshot`].
+    fn restore(&mut self, state: &[u8]) -> Result<(), String>;
 }
 
-/// An epoch's records, brand rows and watermark, gathered until the epoch is complete.
-type Stashed<D> = (Vec<D>, Vec<(Pos, BrandRow)>, Millis);
+/// An epoch's records, brand rows, watermark and checkpoint request, gathered until the epoch
+/// is complete.
+type Stashed<D> = (Vec<D>, Vec<(Pos, BrandRow)>, Millis, bool);
 
 /// Builds an epoch operator named `name` over `data` (routed by `route`) and `side` (broadcast).
+///
+/// The operator restores its state from `snapshots` when resuming, and puts its state there
+/// after every epoch that carries [`Side::Checkpoint`]; `name` identifies it in checkpoints.
 pub fn epoch_operator<'s, D, O, L>(
     name: &str,
     data: StreamVec<'s, Epoch, D>,
     route: impl Fn(&D) -> u64 + 'static,
     side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
     mut logic: L,
 ) -> StreamVec<'s, Epoch, O>
 where
@@ -52,17 +62,29 @@ where
     O: Clone + 'static,
     L: EpochLogic<D, O>,
 {
+    let mut restored_wm = NO_WATERMARK;
+    if let Some(bytes) = snapshots.register(name) {
+        let restored = decode::<(Millis, Vec<u8>)>(&bytes).and_then(|(wm, state)| {
+            restored_wm = wm;
+            logic.restore(&state)
+        });
+        if let Err(e) = restored {
+            snapshots.restore_failed(name, e);
+        }
+    }
+    let snapshots = snapshots.clone();
+    let op_name = name.to_string();
     let exchange = Exchange::new(move |d: &D| route(d));
     data.binary_frontier(side, exchange, Pipeline, name, move |cap, _info| {
         let mut keep = Some(cap);
         let mut stash: BTreeMap<Epoch, Stashed<D>> = BTreeMap::new();
-        let mut last_wm = NO_WATERMARK;
+        let mut last_wm = restored_wm;
         let mut out = Vec::new();
         move |(in1, f1), (in2, f2), output| {
             in1.for_each_stamp(|cap, data| {
                 let entry = stash
                     .entry(*cap.least().expect("a time"))
-                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK, false));
                 for batch in data {
                     entry.0.append(batch);
                 }
@@ -70,12 +92,13 @@ where
             in2.for_each_stamp(|cap, data| {
                 let entry = stash
                     .entry(*cap.least().expect("a time"))
-                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK));
+                    .or_insert_with(|| (Vec::new(), Vec::new(), NO_WATERMARK, false));
                 for batch in data {
                     for side in batch.drain(..) {
                         match side {
                             Side::Watermark(w) => entry.2 = entry.2.max(w),
                             Side::Brand(pos, row) => entry.1.push((pos, row)),
+                            Side::Checkpoint => entry.3 = true,
                         }
                     }
                 }
@@ -85,12 +108,15 @@ where
                 if !passed(&t) {
                     break;
                 }
-                let (_, (data, mut brands, w)) = stash.pop_first().expect("non-empty");
+                let (_, (data, mut brands, w, checkpoint)) = stash.pop_first().expect("non-empty");
                 brands.sort_by_key(|(pos, _)| *pos);
                 let watermark = last_wm.max(w);
                 let input = EpochInput { epoch: t, data, brands, watermark, prev_watermark: last_wm };
                 last_wm = watermark;
                 logic.on_epoch(input, &mut out);
+                if checkpoint {
+                    snapshots.put(t, &op_name, encode(&(last_wm, logic.snapshot())));
+                }
                 if !out.is_empty() {
                     let cap = keep.as_ref().expect("held until the end").delayed(&t);
                     output.session(&cap).give_iterator(out.drain(..));

@@ -3,6 +3,7 @@
 use crate::ads::{ads_and_crisis, AdsIn, AdsOut};
 use crate::brand::{brand_store, BrandIn, BrandOut};
 use crate::care::{cases, source_join, CareOut, SourceIn};
+use crate::checkpoint::Snapshots;
 use crate::dedup::{dedup, Accepted};
 use crate::types::{Dim, Epoch, Fact, Params, Rejected, Side, WatermarkReport};
 use crate::watermark::global_watermark;
@@ -51,9 +52,15 @@ fn split<'s, D: 'static, const N: usize>(
     parts.try_into().unwrap_or_else(|_| unreachable!("partition returns N streams"))
 }
 
-/// Builds the brandpulse dataflow.
+/// Builds the brandpulse dataflow, starting from empty state.
 pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
-    let watermark = global_watermark(inputs.reports);
+    brandpulse_with(inputs, params, &Snapshots::new())
+}
+
+/// Builds the brandpulse dataflow with checkpoints: operators restore their state from
+/// `snapshots` and put it there at every epoch a report asked for a checkpoint.
+pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snapshots) -> Outputs<'s> {
+    let watermark = global_watermark(inputs.reports, snapshots);
     let [brand_dims, ad_dims] = split(inputs.dims, |d: &Dim| match d {
         Dim::Brand(..) => 0,
         Dim::Ad(..) => 1,
@@ -66,7 +73,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         .broadcast();
     let side = watermark.concat(brand_rows);
 
-    let accepted = dedup(inputs.facts, side.clone(), params.clone());
+    let accepted = dedup(inputs.facts, side.clone(), snapshots, params.clone());
     let [comments, care_events, sources, mention_aggs, rejected, duplicates] =
         split(accepted, |a: &Accepted| match a {
             Accepted::Comment(_) => 0,
@@ -85,7 +92,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         Accepted::Comment(c) => Some(AdsIn::Comment(c)),
         _ => None,
     });
-    let ads_out = ads_and_crisis(comments.concat(ad_rows), side.clone(), params.clone());
+    let ads_out = ads_and_crisis(comments.concat(ad_rows), side.clone(), snapshots, params.clone());
     let [ads_to_brand, ad_minutes, ads_rejected] = split(ads_out, |a: &AdsOut| match a {
         AdsOut::BrandDelta { .. } | AdsOut::Crisis(_) => 0,
         AdsOut::AdMinute(_) => 1,
@@ -96,7 +103,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         Accepted::Care(pos, e) => Some((pos, e)),
         _ => None,
     });
-    let [case_msgs, requests] = split(cases(care_events, side.clone(), params.clone()), |c: &CareOut| match c {
+    let [case_msgs, requests] = split(cases(care_events, side.clone(), snapshots, params.clone()), |c: &CareOut| match c {
         CareOut::Case(_) => 0,
         CareOut::Request(_) => 1,
     });
@@ -109,7 +116,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         CareOut::Request(r) => Some(SourceIn::Request(r)),
         CareOut::Case(_) => None,
     });
-    let kinds = source_join(sources.concat(requests), side.clone(), params.clone());
+    let kinds = source_join(sources.concat(requests), side.clone(), snapshots, params.clone());
 
     let brand_in = mention_aggs
         .flat_map(|a| match a {
@@ -127,7 +134,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         }))
         .concat(kinds.map(BrandIn::Kind));
     let [minutes, care_rows, opened, alerts, status] =
-        split(brand_store(brand_in, side, params), |b: &BrandOut| match b {
+        split(brand_store(brand_in, side, snapshots, params), |b: &BrandOut| match b {
             BrandOut::Minute(_) => 0,
             BrandOut::Case(_) => 1,
             BrandOut::AlertOpened(_) => 2,

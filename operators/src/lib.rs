@@ -9,6 +9,7 @@ pub mod ads;
 pub mod agg;
 pub mod brand;
 pub mod care;
+pub mod checkpoint;
 pub mod dedup;
 pub mod epoch;
 pub mod job;
@@ -16,5 +17,6 @@ pub mod sentiment;
 pub mod types;
 pub mod watermark;
 
-pub use job::{brandpulse, Inputs, Outputs};
+pub use checkpoint::Snapshots;
+pub use job::{brandpulse, brandpulse_with, Inputs, Outputs};
 pub use types::*;

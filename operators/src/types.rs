@@ -103,6 +103,8 @@ pub enum Side {
     Watermark(Millis),
     /// A brand row.
     Brand(Pos, BrandRow),
+    /// Operators snapshot their state after this epoch (see [`crate::checkpoint`]).
+    Checkpoint,
 }
 
 /// A record rejected inside the dataflow (lateness against a final window, unknown ad expired).
@@ -132,6 +134,9 @@ pub struct WatermarkReport {
     pub any_active: bool,
     /// Largest `ts` of any fact partition of the worker so far.
     pub max_ts: Option<Millis>,
+    /// Requests a checkpoint of this epoch (see [`crate::checkpoint`]).
+    #[serde(default)]
+    pub checkpoint: bool,
 }
 
 /// Job parameters shared by every operator.

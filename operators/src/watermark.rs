@@ -1,5 +1,6 @@
 //! Event time (SPEC §3): per-partition lateness and the global watermark.
 
+use crate::checkpoint::Snapshots;
 use crate::types::{Epoch, Millis, Side, WatermarkReport, NO_WATERMARK};
 use std::collections::BTreeMap;
 use timely::dataflow::channels::pact::Exchange;
@@ -68,20 +69,35 @@ pub fn combine(prev: Millis, max_seen: Millis, reports: &[WatermarkReport]) -> M
     prev.max(w)
 }
 
+/// The state of the watermark operator: last `W`, largest `ts` seen, latest report per worker.
+type WatermarkState = (Millis, Millis, Vec<WatermarkReport>);
+
 /// The global watermark per epoch, from every worker's reports, broadcast to all workers.
 ///
 /// Every worker reports at epoch 0 and at each epoch it reads data; its latest report stands
 /// for it at the epochs it skips (a worker that has not reported yet counts as active without
 /// data). Reports are gathered on worker 0, combined when the epoch is complete, and the result
-/// is broadcast as [`Side::Watermark`] at the same epoch.
-pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> StreamVec<'s, Epoch, Side> {
+/// is broadcast as [`Side::Watermark`] at the same epoch, followed by [`Side::Checkpoint`] when a
+/// report of the epoch asked for one (worker 0 then snapshots this operator's state too).
+pub fn global_watermark<'s>(
+    reports: StreamVec<'s, Epoch, WatermarkReport>,
+    snapshots: &Snapshots,
+) -> StreamVec<'s, Epoch, Side> {
+    const NAME: &str = "Watermark";
+    // Reports all go to worker 0: only its instance has state.
+    let snapshots = (reports.scope().index() == 0).then(|| snapshots.clone());
+    let mut state: WatermarkState = (NO_WATERMARK, NO_WATERMARK, Vec::new());
+    if let Some(bytes) = snapshots.as_ref().and_then(|s| s.register(NAME)) {
+        match crate::checkpoint::decode(&bytes) {
+            Ok(saved) => state = saved,
+            Err(e) => snapshots.as_ref().expect("registered").restore_failed(NAME, e),
+        }
+    }
     reports
-        .unary_frontier(Exchange::new(|_: &WatermarkReport| 0u64), "Watermark", |_cap, _info| {
+        .unary_frontier(Exchange::new(|_: &WatermarkReport| 0u64), NAME, move |_cap, _info| {
             let mut stash: BTreeMap<Epoch, (timely::dataflow::operators::Capability<Epoch>, Vec<WatermarkReport>)> =
                 BTreeMap::new();
-            let mut last = NO_WATERMARK;
-            let mut max_seen = NO_WATERMARK;
-            let mut latest: Vec<WatermarkReport> = Vec::new();
+            let (mut last, mut max_seen, mut latest) = state;
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a time");
@@ -96,18 +112,32 @@ pub fn global_watermark<'s>(reports: StreamVec<'s, Epoch, WatermarkReport>) -> S
                         break;
                     }
                     let (_, (cap, reports)) = stash.pop_first().expect("non-empty");
+                    let checkpoint = reports.iter().any(|r| r.checkpoint);
                     for r in reports {
                         if latest.len() <= r.worker {
                             latest.resize(
                                 r.worker + 1,
-                                WatermarkReport { worker: 0, active_min: None, any_active: true, max_ts: None },
+                                WatermarkReport {
+                                    worker: 0,
+                                    active_min: None,
+                                    any_active: true,
+                                    max_ts: None,
+                                    checkpoint: false,
+                                },
                             );
                         }
-                        latest[r.worker] = r;
+                        latest[r.worker] = WatermarkReport { checkpoint: false, ..r };
                     }
                     max_seen = latest.iter().filter_map(|r| r.max_ts).fold(max_seen, Millis::max);
                     last = combine(last, max_seen, &latest);
-                    output.session(&cap).give(Side::Watermark(last));
+                    let mut session = output.session(&cap);
+                    session.give(Side::Watermark(last));
+                    if checkpoint {
+                        session.give(Side::Checkpoint);
+                        if let Some(s) = &snapshots {
+                            s.put(t, NAME, crate::checkpoint::encode(&(last, max_seen, &latest)));
+                        }
+                    }
                 }
             }
         })
@@ -120,10 +150,10 @@ mod tests {
 
     #[test]
     fn watermark_is_min_of_active_then_max_at_the_end() {
-        let a = WatermarkReport { worker: 0, active_min: Some(10), any_active: true, max_ts: Some(10) };
-        let b = WatermarkReport { worker: 0, active_min: Some(7), any_active: true, max_ts: Some(20) };
+        let a = WatermarkReport { worker: 0, active_min: Some(10), any_active: true, max_ts: Some(10), checkpoint: false };
+        let b = WatermarkReport { worker: 0, active_min: Some(7), any_active: true, max_ts: Some(20), checkpoint: false };
         assert_eq!(combine(NO_WATERMARK, 20, &[a, b]), 7);
-        let done = WatermarkReport { worker: 0, active_min: None, any_active: false, max_ts: Some(20) };
+        let done = WatermarkReport { worker: 0, active_min: None, any_active: false, max_ts: Some(20), checkpoint: false };
         assert_eq!(combine(7, 20, &[done, a]), 10);
         // All ended: the largest ts ever seen, also from workers that stopped reporting.
         assert_eq!(combine(7, 25, &[done]), 25);

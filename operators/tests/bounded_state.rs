@@ -132,6 +132,7 @@ fn run(minutes: i64) -> (Vec<Sample>, Sample, usize) {
                 active_min: Some(max_ts),
                 any_active: !last,
                 max_ts: Some(max_ts),
+                checkpoint: false,
             });
             let next = m as u64 + 1;
             facts.advance_to(next);

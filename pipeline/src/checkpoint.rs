@@ -83,6 +83,11 @@ impl CheckpointStore {
     ///
     /// # Errors
     /// The directory cannot be created.
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn new(dir: &Path, workers: usize, partitions: Vec<PartitionId>) -> anyhow::Result<CheckpointStore> {
         std::fs::create_dir_all(dir.join("checkpoints"))
             .with_context(|| format!("creating the state directory {} (key `run.state_dir`)", dir.display()))?;

@@ -256,6 +256,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
                 any_active: facts.iter().any(|p| !p.finished),
                 max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
+                checkpoint: false,
             };
             reports_in.send(report);
             {

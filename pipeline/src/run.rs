@@ -34,31 +34,6 @@ use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::ProbeHandle;
 
-/// Until the operators' checkpoint API lands: the same names, no snapshots.
-mod snap {
-    use operators::{Epoch, Inputs, Outputs, Params, WatermarkReport};
-    use std::collections::BTreeMap;
-    #[derive(Clone, Default)]
-    pub struct Snapshots;
-    impl Snapshots {
-        pub fn new() -> Self {
-            Snapshots
-        }
-        pub fn restoring(_r: BTreeMap<String, Vec<u8>>) -> Self {
-            Snapshots
-        }
-        pub fn take_epoch(&self, _e: Epoch) -> Option<BTreeMap<String, Vec<u8>>> {
-            None
-        }
-    }
-    pub fn brandpulse<'s>(i: Inputs<'s>, p: Params, _s: Snapshots) -> Outputs<'s> {
-        operators::brandpulse(i, p)
-    }
-    pub fn report(r: WatermarkReport, _checkpoint: bool) -> WatermarkReport {
-        r
-    }
-}
-
 /// Raw bytes kept in a dead letter.
 const MAX_RAW_BYTES: usize = 64 * 1024;
 
@@ -239,9 +214,9 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
         let result = (|| -> anyhow::Result<Summary> {
             let tables = Rc::new(RefCell::new(Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?));
             let snapshots = if restored.is_some() {
-                snap::Snapshots::restoring(part.snapshots.clone())
+                operators::Snapshots::restoring(part.snapshots.clone())
             } else {
-                snap::Snapshots::new()
+                operators::Snapshots::new()
             };
             let probe = ProbeHandle::new();
             let names = partitions.clone();
@@ -249,7 +224,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 let (facts_in, facts) = scope.new_input::<Fact>();
                 let (dims_in, dims) = scope.new_input::<Dim>();
                 let (reports_in, reports) = scope.new_input::<WatermarkReport>();
-                let outs = snap::brandpulse(Inputs { facts, dims, reports }, params.clone(), snapshots.clone());
+                let outs = operators::brandpulse_with(Inputs { facts, dims, reports }, params.clone(), &snapshots);
                 macro_rules! sink {
                     ($stream:expr, $name:literal, |$t:ident, $epoch:ident, $rows:ident, $k:ident| $body:expr) => {{
                         let tables = tables.clone();
@@ -314,6 +289,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 });
                 (facts_in, dims_in, reports_in)
             });
+            snapshots.check_restored().map_err(|e| anyhow::anyhow!("{e}; the checkpoint under {} is from another version of brandpulse: start without it (--start earliest or latest)", store_w.dir().display()))?;
 
             let mut source = KafkaSource::open(
                 &config.kafka,
@@ -456,6 +432,9 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 }
                 let finished = stop_at_end && !bootstrapping && source.all_at_end();
                 if finished {
+                    for p in &source.partitions {
+                        tracing::debug!(topic = %p.id.kafka_topic, partition = p.id.partition, next_offset = p.next_offset, "partition at its end");
+                    }
                     // The last report: every partition of this worker ended.
                     active_min = None;
                     any_active = false;
@@ -475,7 +454,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         FINAL_EPOCH.store(epoch, Ordering::SeqCst);
                     }
                 }
-                reports_in.send(snap::report(WatermarkReport { worker: index, active_min, any_active, max_ts, ..Default::default() }, checkpoint));
+                reports_in.send(WatermarkReport { worker: index, active_min, any_active, max_ts, checkpoint });
                 cursor_log.insert(epoch, source.cursors());
                 in_flight.push_back(epoch);
                 if bootstrapping {

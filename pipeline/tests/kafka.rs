@@ -81,11 +81,11 @@ fn write_files(dir: &Path, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>) {
     }
 }
 
-fn produce_all(broker: &Broker, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>, range: impl Fn(usize) -> std::ops::Range<usize>) {
+fn produce_all(broker: &Broker, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>, range: impl Fn(&str, usize) -> std::ops::Range<usize>) {
     for (t, ps) in parts {
         let mut msgs = Vec::new();
         for (p, ls) in ps.iter().enumerate() {
-            let r = range(ls.len());
+            let r = range(t, ls.len());
             for l in &ls[r] {
                 msgs.push((p as i32, None, l.clone()));
             }
@@ -146,7 +146,7 @@ fn golden_over_single_partition_topics_gives_the_hand_computed_rows() {
     let parts_n: BTreeMap<&str, i32> = TOPICS.iter().map(|t| (*t, 1)).collect();
     setup(&broker, &parts_n);
     let parts = split(&parts_n);
-    produce_all(&broker, &parts, |n| 0..n);
+    produce_all(&broker, &parts, |_, n| 0..n);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let env = job_env(&broker, &dir.path().join("state"), &out);
@@ -177,7 +177,7 @@ fn multi_partition_run_equals_replay_of_the_same_partitions() {
         [("brands", 2), ("ads", 2), ("mentions", 3), ("ad_comments", 3), ("care_events", 3)].into_iter().collect();
     setup(&broker, &parts_n);
     let parts = split(&parts_n);
-    produce_all(&broker, &parts, |n| 0..n);
+    produce_all(&broker, &parts, |_, n| 0..n);
     let dir = tempfile::tempdir().unwrap();
     write_files(&dir.path().join("files"), &parts);
     let replay_out = dir.path().join("replay");
@@ -199,7 +199,7 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
     // Partition 0 of mentions: the golden mentions. Partition 1: bad records among good ones.
     let golden: BTreeMap<&str, i32> = TOPICS.iter().map(|t| (*t, 1)).collect();
     let parts = split(&golden);
-    produce_all(&broker, &parts, |n| 0..n);
+    produce_all(&broker, &parts, |_, n| 0..n);
     let good = |i: u32| format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes();
     let extra: Vec<(i32, Option<String>, Vec<u8>)> = vec![
         (1, None, good(1)),
@@ -274,23 +274,44 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
         [("brands", 1), ("ads", 1), ("mentions", 2), ("ad_comments", 2), ("care_events", 2)].into_iter().collect();
     setup(&broker, &parts_n);
     let mut parts = split(&parts_n);
-    // Duplicates across the restart: copies of first-half mentions, appended to their partition.
+    // Run 1 gets every fact partition up to its first record at or after 10:20, run 2 the rest.
+    // A cut at one event time keeps the order in which records arrive across partitions that of
+    // the replay (a crisis opens on the comments received so far, SPEC §6): the ad-a1 crisis
+    // opens before the restart and resolves after it.
+    let cut = |ls: &[Vec<u8>]| -> usize {
+        let after = |l: &Vec<u8>| {
+            let v: Option<Value> = serde_json::from_slice(l).ok();
+            v.and_then(|v| v.get("ts").and_then(Value::as_str).map(|ts| ts >= "2026-11-24T10:20:00Z")).unwrap_or(false)
+        };
+        ls.iter().position(after).unwrap_or(ls.len())
+    };
+    // Duplicates across the restart: copies of run-1 mentions, appended to their partition.
     for p in parts.get_mut("mentions").unwrap().iter_mut() {
-        let half = p.len() / 2;
-        let copies: Vec<Vec<u8>> = p[..half].iter().rev().take(2).cloned().collect();
+        let copies: Vec<Vec<u8>> = p[..cut(p)].iter().rev().take(2).cloned().collect();
+        assert_eq!(copies.len(), 2, "the partition has records before the cut");
         p.extend(copies);
     }
-    let first_half = |n: usize| 0..n / 2;
-    let dir = tempfile::tempdir().unwrap();
+    let is_dim = |t: &str| TOPICS[..2].contains(&t);
+    // KEEP_TEST_FILES=1 keeps the job's files for inspection.
+    let dir = tempfile::Builder::new().disable_cleanup(std::env::var_os("KEEP_TEST_FILES").is_some()).tempdir().unwrap();
+    eprintln!("job files: {}", dir.path().display());
     write_files(&dir.path().join("files"), &parts);
     let state = dir.path().join("state");
     let out = dir.path().join("out");
     let env = job_env(&broker, &state, &out);
 
-    // Run 1: live, over the first half of every fact partition (all dimension rows).
-    produce_all(&broker, &parts, |n| first_half(n));
-    let produced_facts: i64 =
-        ["mentions", "ad_comments", "care_events"].iter().flat_map(|t| parts[*t].iter()).map(|p| (p.len() / 2) as i64).sum();
+    // Run 1: live, over the facts before the cut and all dimension rows.
+    let cuts: BTreeMap<(String, usize), usize> = parts
+        .iter()
+        .flat_map(|(t, ps)| ps.iter().enumerate().map(move |(p, ls)| ((t.clone(), p), if is_dim(t) { ls.len() } else { cut(ls) })))
+        .collect();
+    for (t, ps) in &parts {
+        let msgs: Vec<_> =
+            ps.iter().enumerate().flat_map(|(p, ls)| ls[..cuts[&(t.clone(), p)]].iter().map(move |l| (p as i32, None, l.clone()))).collect();
+        broker.produce(t, &msgs);
+    }
+    let produced_facts: i64 = cuts.iter().filter(|((t, _), _)| !is_dim(t)).map(|(_, n)| *n as i64).sum();
+    assert!(produced_facts > 0);
     // Partition numbers of the facts: brands 0, ads 1, then mentions 2-3, comments 4-5, care 6-7.
     let fact_numbers: Vec<u32> = (2..8).collect();
     let mut job = spawn_bin(&["run", "--start", "stored", "-w", "2"], &env, &dir.path().join("log1"));
@@ -317,7 +338,7 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
     for (t, ps) in &parts {
         let mut msgs = Vec::new();
         for (p, ls) in ps.iter().enumerate() {
-            let from = if TOPICS[..2].contains(&t.as_str()) { ls.len() } else { ls.len() / 2 };
+            let from = cuts[&(t.clone(), p)];
             for l in &ls[from..] {
                 msgs.push((p as i32, None, l.clone()));
             }

@@ -3,7 +3,7 @@
 
 use super::gen::Scenario;
 use brandpulse_operators::watermark::PartitionClock;
-use brandpulse_operators::{brandpulse, Dim, Epoch, Fact, Gauges, Inputs, Params, Pos, WatermarkReport};
+use brandpulse_operators::{brandpulse_with, Dim, Snapshots, Epoch, Fact, Gauges, Inputs, Params, Pos, WatermarkReport};
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, Event, Topic};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -112,11 +112,63 @@ pub fn params(s: &Scenario) -> Params {
 
 /// Runs the dataflow over `scenario` on `workers` timely workers and returns its sorted outputs.
 pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs {
+    let (sinks, _) = run_raw(scenario, workers, pacing, None, None);
+    collect(&sinks)
+}
+
+/// A checkpoint taken by [`run_restarted`]: per worker, its operator snapshots and where each
+/// of its partitions stood (next record, `M_p`).
+#[derive(Clone, Default)]
+struct Checkpoint {
+    epoch: Epoch,
+    workers: BTreeMap<usize, (BTreeMap<String, Vec<u8>>, Vec<(usize, usize, Option<i64>)>)>,
+}
+
+/// Runs `scenario` uninterrupted with a checkpoint at the first epoch `>= at`, then again from
+/// that checkpoint, as a restarted job would: returns the uninterrupted outputs and those of the
+/// restart (rows up to the checkpoint from the first run, the rest from the second).
+pub fn run_restarted(scenario: &Arc<Scenario>, workers: usize, at: Epoch) -> (Outputs, Outputs, Epoch) {
+    let (first, checkpoint) = run_raw(scenario, workers, Pacing::Sync, Some(at), None);
+    let checkpoint = checkpoint.expect("the checkpoint was taken");
+    assert_eq!(checkpoint.workers.len(), workers, "every worker took its part of the checkpoint");
+    let e = checkpoint.epoch;
+    let (second, _) = run_raw(scenario, workers, Pacing::Sync, None, Some(Arc::new(checkpoint)));
+    let upto = Sinks::default();
+    fn keep<T: Clone>(from: &Sink<T>, into: &Sink<T>, f: impl Fn(Epoch) -> bool) {
+        let rows = from.lock().expect("lock");
+        into.lock().expect("lock").extend(rows.iter().filter(|(t, _)| f(*t)).cloned());
+    }
+    macro_rules! merge {
+        ($($f:ident),*) => {$(
+            keep(&first.$f, &upto.$f, |t| t <= e);
+            keep(&second.$f, &upto.$f, |_| true);
+        )*};
+    }
+    merge!(brand_minutes, ad_minutes, care_cases, alerts, alerts_opened, brand_status, rejected, duplicates);
+    *upto.epochs.lock().expect("lock") = *second.epochs.lock().expect("lock");
+    (collect(&first), collect(&upto), e)
+}
+
+fn run_raw(
+    scenario: &Arc<Scenario>,
+    workers: usize,
+    pacing: Pacing,
+    checkpoint_at: Option<Epoch>,
+    resume: Option<Arc<Checkpoint>>,
+) -> (Sinks, Option<Checkpoint>) {
     let sinks = Sinks::default();
     let s2 = sinks.clone();
     let scn = scenario.clone();
+    let taken: Arc<Mutex<Checkpoint>> = Arc::default();
+    let taken_w = taken.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
+        let resume = resume.clone();
+        let mine = resume.as_ref().map(|c| c.workers[&index].clone());
+        let snapshots = match &mine {
+            Some((snaps, _)) => Snapshots::restoring(snaps.clone()),
+            None => Snapshots::new(),
+        };
         let peers = worker.peers();
         let scn = scn.clone();
         let sinks = s2.clone();
@@ -126,7 +178,7 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
             let (facts_in, facts) = scope.new_input::<Fact>();
             let (dims_in, dims) = scope.new_input::<Dim>();
             let (reports_in, reports) = scope.new_input::<WatermarkReport>();
-            let outs = brandpulse(Inputs { facts, dims, reports }, params);
+            let outs = brandpulse_with(Inputs { facts, dims, reports }, params, &snapshots);
             capture(outs.brand_minutes, &probe, sinks.brand_minutes.clone());
             capture(outs.ad_minutes, &probe, sinks.ad_minutes.clone());
             capture(outs.care_cases, &probe, sinks.care_cases.clone());
@@ -164,7 +216,27 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
                 clock: PartitionClock::new(scn.lateness_ms),
             })
             .collect();
+        snapshots.check_restored().expect("the checkpoint restores");
         let mut current: Epoch = 0;
+        if let (Some(c), Some((_, at))) = (&resume, &mine) {
+            for part in parts.iter_mut() {
+                let (_, next, max_ts) = at.iter().find(|(p, _, _)| *p == part.p).copied().expect("saved");
+                part.next = next;
+                part.finished = next == scn.partitions[part.p].records.len();
+                if let Some(m) = max_ts {
+                    part.clock = PartitionClock::restored(scn.lateness_ms, m);
+                }
+            }
+            let next = parts.iter().filter(|p| !p.finished).map(|p| scn.partitions[p.p].epochs[p.next]).min();
+            current = next.unwrap_or(c.epoch + 1).max(c.epoch + 1);
+            facts_in.advance_to(current);
+            dims_in.advance_to(current);
+            reports_in.advance_to(current);
+        }
+        // Where this worker's partitions stood after each epoch it read, for a checkpoint.
+        let mut positions: BTreeMap<Epoch, Vec<(usize, usize, Option<i64>)>> = BTreeMap::new();
+        let mut requested = false;
+        let mut checked: Epoch = current;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
         loop {
             let mut late = Vec::new();
@@ -211,7 +283,10 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
                 active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
                 any_active: facts.iter().any(|p| !p.finished),
                 max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
+                checkpoint: index == 0 && !requested && checkpoint_at.is_some_and(|at| current >= at),
             };
+            requested |= report.checkpoint;
+            positions.insert(current, parts.iter().map(|p| (p.p, p.next, p.clock.max_ts())).collect());
             reports_in.send(report);
             sinks.rejected.lock().expect("lock").extend(late);
             sent.push_back(current);
@@ -232,6 +307,16 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
                 }
                 Pacing::Sync => worker.step_while(|| probe.less_than(&current)),
             }
+            // Every epoch before `current` is complete: take this worker's part of a checkpoint.
+            for e in checked..current {
+                if let Some(snaps) = snapshots.take_epoch(e) {
+                    let at = positions.range(..=e).next_back().map(|(_, v)| v.clone()).expect("read before");
+                    let mut t = taken_w.lock().expect("lock");
+                    t.epoch = e;
+                    t.workers.insert(index, (snaps, at));
+                }
+            }
+            checked = current;
             if done {
                 break;
             }
@@ -244,11 +329,24 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
         drop(dims_in);
         drop(reports_in);
         worker.step_while(|| !probe.done());
+        // A worker whose partitions ended before the checkpoint epoch takes its part now.
+        if let Some((e, snaps)) = snapshots.take_latest() {
+            let at = positions.range(..=e).next_back().map(|(_, v)| v.clone()).expect("read before");
+            let mut t = taken_w.lock().expect("lock");
+            t.epoch = e;
+            t.workers.insert(index, (snaps, at));
+        }
     })
     .expect("timely starts");
     for r in guards.join() {
         r.expect("a worker panicked");
     }
+    let taken = std::mem::take(&mut *taken.lock().expect("lock"));
+    (sinks, (!taken.workers.is_empty()).then_some(taken))
+}
+
+/// The sorted outputs captured in `sinks`.
+fn collect(sinks: &Sinks) -> Outputs {
 
     fn take<T>(s: &Sink<T>) -> Vec<(Epoch, T)> {
         std::mem::take(&mut *s.lock().expect("lock"))
