@@ -193,6 +193,7 @@ impl Config {
             scorer,
             clock: operators::system_clock,
             gauges: Default::default(),
+            live: self.clickhouse.enabled() && self.clickhouse.live,
         })
     }
 }

@@ -211,6 +211,20 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 let r = t.dead.push(rows);
                 t.check(r)
             });
+            // Live changes (only when the ClickHouse sink asks for them): current values that a
+            // later live value or the final row replaces.
+            sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
             sink!(outs.duplicates, "Duplicates", |t, rows, _epoch| {
                 t.summary.duplicates += rows.len() as u64;
             });

@@ -54,7 +54,11 @@ fn fetch(server: &Server, db: &str, view: &str, spec: &TableSpec) -> Vec<Row> {
         .iter()
         .map(|c| if c.kind == Kind::Bin { format!("hex({0}) AS {0}", c.name) } else { c.name.to_string() })
         .collect();
-    let rows = server.rows(&format!("SELECT {} FROM {db}.{view}", cols.join(", ")));
+    normalize(spec, server.rows(&format!("SELECT {} FROM {db}.{view}", cols.join(", "))))
+}
+
+/// ClickHouse JSON rows (binary columns as hex) normalised like Parquet rows.
+fn normalize(spec: &TableSpec, rows: Vec<Row>) -> Vec<Row> {
     rows.into_iter()
         .map(|mut r| {
             for c in spec.cols {
@@ -339,26 +343,31 @@ fn value_rows(daily: &BTreeMap<(String, i64), Row>, alerts: &[Row], input: &Path
 /// Compares every `*_current` table view and every roll-up view of `db` with the golden
 /// expectations (and values computed from them).
 fn golden_diffs(server: &Server, db: &str) -> Vec<String> {
+    golden_diffs_of(|view, spec| fetch(server, db, view, spec))
+}
+
+/// [`golden_diffs`] over rows that `fetch(view, spec)` returns.
+fn golden_diffs_of(fetch: impl Fn(&str, &TableSpec) -> Vec<Row>) -> Vec<String> {
     let mut diffs = Vec::new();
     for spec in ALL_TABLES {
         let exp = floor_times(spec, &expected(spec));
-        let act = fetch(server, db, &format!("{}_current", spec.name), spec);
+        let act = fetch(&format!("{}_current", spec.name), spec);
         diffs.extend(compare_rows(spec, &exp, &act));
     }
     let minutes = expected(&BRAND_METRICS);
     let cases = floor_times(&CARE_CASES, &expected(&CARE_CASES));
     let hourly: Vec<Row> = rollup(&minutes, &cases, HOUR_MS, "hour").into_values().collect();
-    diffs.extend(compare_rows(&HOURLY, &hourly, &fetch(server, db, "brand_metrics_hourly", &HOURLY)));
+    diffs.extend(compare_rows(&HOURLY, &hourly, &fetch("brand_metrics_hourly", &HOURLY)));
     let daily = rollup(&minutes, &cases, DAY_MS, "day");
     diffs.extend(compare_rows(
         &DAILY,
         &daily.values().cloned().collect::<Vec<_>>(),
-        &fetch(server, db, "brand_metrics_daily", &DAILY),
+        &fetch("brand_metrics_daily", &DAILY),
     ));
     let alerts = floor_times(&ALERTS, &expected(&ALERTS));
     let w = final_watermark(&golden_input(), &expected(&DEAD_LETTER));
     let value = value_rows(&daily, &alerts, &golden_input(), w);
-    diffs.extend(compare_rows(&VALUE, &value, &fetch(server, db, "value_realization_daily", &VALUE)));
+    diffs.extend(compare_rows(&VALUE, &value, &fetch("value_realization_daily", &VALUE)));
     diffs
 }
 
@@ -569,4 +578,86 @@ fn server_outage_loses_nothing_and_bounds_the_queue() {
     }
     diffs.truncate(40);
     assert_no_diffs("ClickHouse after an outage vs the run's Parquet rows", &diffs);
+}
+
+/// The SQL blocks of the analyst guide.
+fn guide_queries() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/clickhouse/README.md")).unwrap();
+    text.split("```sql\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().trim().trim_end_matches(';').to_string())
+        .collect()
+}
+
+#[test]
+fn guide_queries_run_on_the_test_server() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = server.config_file(dir.path(), "bp_guide", "");
+    migrate(&cfg);
+    let out = dir.path().join("out");
+    let input = golden_input().display().to_string();
+    run_ok(&[
+        "--config",
+        &cfg.display().to_string(),
+        "replay",
+        "--input",
+        &input,
+        "--out",
+        &out.display().to_string(),
+        "--quiet",
+    ]);
+    let queries = guide_queries();
+    assert!(queries.len() >= 5, "{queries:?}");
+    for (i, q) in queries.iter().enumerate() {
+        let rows = server.rows_in("bp_guide", q);
+        assert!(i == 5 || !rows.is_empty(), "guide query {i} returned no rows:\n{q}");
+    }
+    // The crisis timeline shows the opening minute of each of the three crises.
+    let timeline = server.rows_in("bp_guide", &queries[1]);
+    let openings: Vec<&str> =
+        timeline.iter().filter(|r| r["opening_minute"] == 1).map(|r| r["alert_id"].as_str().unwrap()).collect();
+    assert_eq!(openings, ["crisis-ad-a1-20261124T1011", "crisis-ad-a2-20261124T1031", "crisis-ad-g1-20261124T1038"]);
+}
+
+/// Current ClickHouse (chdb, in process): the same DDL, views and guide queries over the golden
+/// scenario's Parquet output give the hand-computed values.
+#[test]
+fn current_clickhouse_via_chdb_runs_ddl_views_and_guide_queries() {
+    let ok = Command::new("python3").args(["-c", "import chdb"]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "python3 with chdb is missing: run `python3 -m pip install chdb` (scripts/test.sh does this)");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = golden_input();
+    run_replay(&input, &out, &["--epoch-seconds", "60", "-w", "2", "--quiet"]);
+    let results = dir.path().join("results");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("tests/clickhouse_chdb.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg(root.join("../deploy/clickhouse/migrations/0001_tables_and_views.sql"))
+        .arg(root.join("../deploy/clickhouse/README.md"))
+        .arg(&out)
+        .arg(&input)
+        .arg(&results)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "chdb script failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    eprintln!("{stdout}");
+    assert!(stdout.contains(&format!("{} guide queries ok", guide_queries().len())), "{stdout}");
+    let read = |view: &str, spec: &TableSpec| -> Vec<Row> {
+        let text = std::fs::read_to_string(results.join(format!("{view}.jsonl"))).unwrap_or_default();
+        let rows = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match serde_json::from_str(l).unwrap() {
+                Value::Object(m) => m,
+                other => panic!("{other}"),
+            })
+            .collect();
+        normalize(spec, rows)
+    };
+    assert_no_diffs("golden scenario on current ClickHouse (chdb)", &golden_diffs_of(read));
 }

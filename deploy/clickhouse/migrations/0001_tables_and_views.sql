@@ -229,6 +229,16 @@ FROM (
     GROUP BY alert_id
 );
 
+CREATE VIEW IF NOT EXISTS dead_letter_current AS
+SELECT topic, source, partition, offset,
+    tupleElement(t, 1) AS reason, tupleElement(t, 2) AS detail, tupleElement(t, 3) AS raw,
+    tupleElement(t, 4) AS recorded_at
+FROM (
+    SELECT topic, source, partition, offset, argMax(tuple(reason, detail, raw, recorded_at), version) AS t
+    FROM dead_letter
+    GROUP BY topic, source, partition, offset
+);
+
 CREATE VIEW IF NOT EXISTS ads_current AS
 SELECT ad_id,
     tupleElement(t, 1) AS brand_id, tupleElement(t, 2) AS campaign_id, tupleElement(t, 3) AS platform,

@@ -151,12 +151,14 @@ impl Server {
 
     /// Rows of `sql` as JSON objects (`FORMAT JSONEachRow`, 64-bit integers unquoted).
     pub fn rows(&self, sql: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
-        let body = http_post(
-            self.http_port,
-            "/?output_format_json_quote_64bit_integers=0",
-            &format!("{sql} FORMAT JSONEachRow"),
-        )
-        .unwrap_or_else(|e| panic!("query failed: {e}\n{sql}"));
+        self.rows_in("default", sql)
+    }
+
+    /// [`Server::rows`] with `db` as the current database.
+    pub fn rows_in(&self, db: &str, sql: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        let path = format!("/?database={db}&output_format_json_quote_64bit_integers=0");
+        let body = http_post(self.http_port, &path, &format!("{sql} FORMAT JSONEachRow"))
+            .unwrap_or_else(|e| panic!("query failed: {e}\n{sql}"));
         body.lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| match serde_json::from_str(l) {
