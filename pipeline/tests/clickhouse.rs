@@ -544,7 +544,7 @@ fn server_outage_loses_nothing_and_bounds_the_queue() {
     assert!(job.try_wait().unwrap().is_none(), "the job finished before the outage");
     // While the server is down the job retries and its workers wait on the full queue.
     wait_until("the job to retry", Duration::from_secs(60), || {
-        std::fs::read_to_string(&err).unwrap_or_default().matches("retrying").count() >= 4
+        std::fs::read_to_string(&err).unwrap_or_default().matches("retrying").count() >= 6
     });
     let hwm_during = vm_hwm_kib(job.id()).unwrap_or(0);
     assert!(job.try_wait().unwrap().is_none(), "the job finished while ClickHouse was down");
