@@ -75,3 +75,18 @@ impl ClickHouseConfig {
         std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_in_the_file_is_refused() {
+        let c = ClickHouseConfig { password: Some("x".into()), ..Default::default() };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(PASSWORD_ENV), "{e}");
+        assert!(ClickHouseConfig { url: "http://h:8123".into(), ..Default::default() }.validate().is_ok());
+        let bad = ClickHouseConfig { database: "a;b".into(), ..Default::default() };
+        assert!(bad.validate().is_err());
+    }
+}

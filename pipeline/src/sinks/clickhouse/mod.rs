@@ -415,3 +415,20 @@ impl Buffers {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_are_decided_by_server_code() {
+        let bad = |m: &str| clickhouse::error::Error::BadResponse(m.into());
+        assert_eq!(server_code(&bad("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist")), Some(60));
+        assert!(!retriable(&bad("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist")));
+        assert!(!retriable(&bad("Code: 516. DB::Exception: default: Authentication failed")));
+        assert!(retriable(&bad("Code: 252, e.displayText() = DB::Exception: Too many parts")));
+        assert!(retriable(&bad("Code: 241. DB::Exception: Memory limit exceeded")));
+        assert!(retriable(&bad("503 Service Unavailable")));
+        assert!(retriable(&clickhouse::error::Error::TimedOut));
+    }
+}
