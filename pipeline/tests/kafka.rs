@@ -39,9 +39,7 @@ fn partition_of(topic: &str, line: &[u8], partitions: i32) -> i32 {
         "care_events" => "case_id",
         _ => "event_id",
     };
-    let key = serde_json::from_slice::<Value>(line)
-        .ok()
-        .and_then(|v| v.get(field).and_then(Value::as_str).map(str::to_string));
+    let key = serde_json::from_slice::<Value>(line).ok().and_then(|v| v.get(field).and_then(Value::as_str).map(str::to_string));
     match key {
         None => 0,
         Some(k) => {
@@ -83,11 +81,7 @@ fn write_files(dir: &Path, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>) {
     }
 }
 
-fn produce_all(
-    broker: &Broker,
-    parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>,
-    range: impl Fn(usize) -> std::ops::Range<usize>,
-) {
+fn produce_all(broker: &Broker, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>, range: impl Fn(usize) -> std::ops::Range<usize>) {
     for (t, ps) in parts {
         let mut msgs = Vec::new();
         for (p, ls) in ps.iter().enumerate() {
@@ -132,11 +126,7 @@ fn canonical(out: &Path) -> BTreeMap<&'static str, Vec<String>> {
     m
 }
 
-fn assert_same(
-    context: &str,
-    expected: &BTreeMap<&'static str, Vec<String>>,
-    actual: &BTreeMap<&'static str, Vec<String>>,
-) {
+fn assert_same(context: &str, expected: &BTreeMap<&'static str, Vec<String>>, actual: &BTreeMap<&'static str, Vec<String>>) {
     for (table, e) in expected {
         let a = &actual[table];
         let missing: Vec<_> = e.iter().filter(|r| !a.contains(r)).collect();
@@ -173,10 +163,8 @@ fn golden_over_single_partition_topics_gives_the_hand_computed_rows() {
                 assert_eq!(r["source"], Value::from(format!("kafka:{}", r["topic"].as_str().unwrap())));
             }
         }
-        let expected = normalize_expected(
-            spec,
-            load_expected(&tests_dir().join("golden/expected").join(format!("{}.json", spec.name))),
-        );
+        let expected =
+            normalize_expected(spec, load_expected(&tests_dir().join("golden/expected").join(format!("{}.json", spec.name))));
         diffs.extend(compare_rows(spec, &expected, &data.rows));
     }
     assert_no_diffs("golden scenario over Kafka (run --stop-at-end -w 2)", &diffs);
@@ -212,18 +200,12 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
     let golden: BTreeMap<&str, i32> = TOPICS.iter().map(|t| (*t, 1)).collect();
     let parts = split(&golden);
     produce_all(&broker, &parts, |n| 0..n);
-    let good = |i: u32| {
-        format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes()
-    };
+    let good = |i: u32| format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes();
     let extra: Vec<(i32, Option<String>, Vec<u8>)> = vec![
         (1, None, good(1)),
         (1, None, b"{not json".to_vec()),
         (1, None, good(2)),
-        (
-            1,
-            None,
-            br#"{"event_id":"x-9","brand_id":"umbrella","platform":"x","author_id":"u","text":"no ts"}"#.to_vec(),
-        ),
+        (1, None, br#"{"event_id":"x-9","brand_id":"umbrella","platform":"x","author_id":"u","text":"no ts"}"#.to_vec()),
         (1, None, br#"[1,2]"#.to_vec()),
         (1, None, good(3)),
     ];
@@ -242,12 +224,7 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
         .iter()
         .map(|(_, _, key, v)| {
             let j: Value = serde_json::from_slice(v).expect("DLQ message is JSON");
-            (
-                j["partition"].as_i64().unwrap(),
-                j["offset"].as_i64().unwrap(),
-                j["reason"].as_str().unwrap().to_string(),
-                key.clone().unwrap_or_default(),
-            )
+            (j["partition"].as_i64().unwrap(), j["offset"].as_i64().unwrap(), j["reason"].as_str().unwrap().to_string(), key.clone().unwrap_or_default())
         })
         .filter(|(p, ..)| *p == 1)
         .collect();
@@ -262,16 +239,12 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
         ]
     );
     // Every good record is counted: the golden mentions (hand-computed total) plus our three.
-    let expected_total =
-        sum_u64(&load_expected(&tests_dir().join("golden/expected/brand_metrics_minute.json")), "mentions");
+    let expected_total = sum_u64(&load_expected(&tests_dir().join("golden/expected/brand_metrics_minute.json")), "mentions");
     let rows = read_table(&out, &BRAND_METRICS).rows;
     assert_eq!(sum_u64(&rows, "mentions"), expected_total + 3);
     let umbrella_1030: u64 = rows
         .iter()
-        .filter(|r| {
-            r["brand_id"] == "umbrella"
-                && r["window_start"].as_i64() == Some(rfc3339_ms("2026-11-24T10:30:00Z").unwrap())
-        })
+        .filter(|r| r["brand_id"] == "umbrella" && r["window_start"].as_i64() == Some(rfc3339_ms("2026-11-24T10:30:00Z").unwrap()))
         .map(|r| r["mentions"].as_u64().unwrap())
         .sum();
     assert_eq!(umbrella_1030, 3, "x-1, x-2, x-3 in umbrella's [10:30] window");
@@ -284,8 +257,7 @@ fn checkpointed_fact_offsets(state: &Path, fact_numbers: &[u32]) -> Option<i64> 
     let mut sum = 0;
     for w in 0..2 {
         let part: Value =
-            serde_json::from_slice(&std::fs::read(state.join(format!("checkpoints/{epoch}/worker-{w}.json"))).ok()?)
-                .ok()?;
+            serde_json::from_slice(&std::fs::read(state.join(format!("checkpoints/{epoch}/worker-{w}.json"))).ok()?).ok()?;
         for (k, c) in part["cursors"].as_object()? {
             if fact_numbers.contains(&k.parse().ok()?) {
                 sum += c["next_offset"].as_i64()?;
@@ -317,11 +289,8 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
 
     // Run 1: live, over the first half of every fact partition (all dimension rows).
     produce_all(&broker, &parts, |n| first_half(n));
-    let produced_facts: i64 = ["mentions", "ad_comments", "care_events"]
-        .iter()
-        .flat_map(|t| parts[*t].iter())
-        .map(|p| (p.len() / 2) as i64)
-        .sum();
+    let produced_facts: i64 =
+        ["mentions", "ad_comments", "care_events"].iter().flat_map(|t| parts[*t].iter()).map(|p| (p.len() / 2) as i64).sum();
     // Partition numbers of the facts: brands 0, ads 1, then mentions 2-3, comments 4-5, care 6-7.
     let fact_numbers: Vec<u32> = (2..8).collect();
     let mut job = spawn_bin(&["run", "--start", "stored", "-w", "2"], &env, &dir.path().join("log1"));
@@ -331,10 +300,7 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
             break;
         }
         if let Some(status) = job.try_wait().unwrap() {
-            panic!(
-                "run 1 exited early ({status}): {}",
-                std::fs::read_to_string(dir.path().join("log1")).unwrap_or_default()
-            );
+            panic!("run 1 exited early ({status}): {}", std::fs::read_to_string(dir.path().join("log1")).unwrap_or_default());
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
