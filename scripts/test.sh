@@ -23,6 +23,16 @@ if [ -n "$missing" ]; then
   echo "installing Debian packages:$missing" >&2
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
 fi
+# The ClickHouse server of the ClickHouse tests (Debian's 18.16; the tests start their own on free
+# ports with a temp data dir) and chdb (current ClickHouse in process, for the DDL/views check).
+if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
+  echo "installing Debian packages: clickhouse-server clickhouse-client" >&2
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server clickhouse-client
+fi
+if ! python3 -c "import chdb" >/dev/null 2>&1; then
+  echo "installing chdb (pip)" >&2
+  python3 -m pip install -q chdb
+fi
 # The Kafka-protocol test broker (tansu); the tests start their own on free ports.
 TANSU_BIN=$(bash scripts/setup-kafka.sh)
 export TANSU_BIN

@@ -100,6 +100,9 @@ pub enum AdsOut {
     Crisis(CrisisEvent),
     /// A comment whose ad never arrived.
     Rejected(Rejected),
+    /// Live change (`Params::live`): the current, not yet final, value of an ad window that
+    /// changed (zeros when its comments no longer count, e.g. the ad was deleted).
+    LiveAdMinute(AdMinuteRow),
 }
 
 /// Joins comments with ads (comments wait for their ad), keeps ad-minute windows, and runs the
@@ -392,6 +395,17 @@ impl EpochLogic<AdsIn, AdsOut> for Ads {
         comments.sort_by_key(|c| (c.comment.ts, c.pos));
         for c in comments {
             self.add_comment(c, out, &mut dirty);
+        }
+        if self.params.live {
+            let mut keys: Vec<&(String, Millis)> = dirty.iter().collect();
+            keys.sort();
+            for (ad_id, minute) in keys {
+                let Some(w) = self.per_ad.get(ad_id).and_then(|s| s.windows.get(minute)) else { continue };
+                out.push(AdsOut::LiveAdMinute(match self.ads.get(ad_id) {
+                    Some(info) => w.agg.to_row(ad_id, *minute, &info.brand_id, info.campaign_id.as_deref()),
+                    None => AdAgg::default().to_row(ad_id, *minute, "", None),
+                }));
+            }
         }
         // Contributions to brand windows: retract what was sent, send what holds now.
         for (ad_id, minute) in dirty {

@@ -60,6 +60,13 @@ pub enum BrandOut {
     Alert(AlertRow),
     /// Brand status at the end of the input.
     Status(BrandStatusRow),
+    /// Live change (`Params::live`): the current, not yet final, value of a window that changed.
+    LiveMinute(BrandMinuteRow),
+    /// Live change: the current row of a case that changed (or whose SLA status the watermark
+    /// changed).
+    LiveCase(CareCaseRow),
+    /// Live change: a brand's current status.
+    LiveStatus(BrandStatusRow),
 }
 
 /// Keeps the brand windows and cases of the brands routed here.
@@ -77,6 +84,7 @@ pub fn brand_store<'s>(
         pauses: FxHashMap::default(),
         open_alerts: FxHashMap::default(),
         gauge_windows: Default::default(),
+        live_dirty: FxHashSet::default(),
     };
     epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, snapshots, logic)
 }
@@ -121,6 +129,8 @@ struct BrandStore {
     pauses: FxHashMap<String, Pause>,
     open_alerts: FxHashMap<String, AlertRow>,
     gauge_windows: crate::types::GaugeShare,
+    /// Windows changed in the current epoch (live changes only; empty between epochs, not state).
+    live_dirty: FxHashSet<(Millis, String)>,
 }
 
 impl BrandStore {
@@ -139,6 +149,9 @@ impl BrandStore {
     ) {
         if self.params.is_final(minute, prev_w) {
             return; // final rows never change
+        }
+        if self.params.live {
+            self.live_dirty.insert((minute, brand_id.to_string()));
         }
         let w = self.windows.entry((minute, brand_id.to_string())).or_default();
         w.agg.add(agg, sign);
@@ -283,6 +296,76 @@ impl BrandStore {
     }
 }
 
+impl BrandStore {
+    /// Live changes of an epoch: current values of the windows and cases that changed, cases whose
+    /// SLA status the watermark changed, and the brands' status. A window whose contributions
+    /// were all retracted is emitted with zeros (a sink keeping current values must overwrite it).
+    fn emit_live(&mut self, cases: &[String], prev_w: Millis, w: Millis, touched: bool, out: &mut Vec<BrandOut>) {
+        let mut keys: Vec<(Millis, String)> = self.live_dirty.drain().collect();
+        keys.sort();
+        for key in keys {
+            if let Some(win) = self.windows.get(&key) {
+                let mut frts = Vec::new();
+                for (f, c) in &win.frts {
+                    for _ in 0..(*c).max(0) {
+                        frts.push(*f);
+                    }
+                }
+                out.push(BrandOut::LiveMinute(win.agg.to_row(&key.1, key.0, &frts)));
+            }
+        }
+        let mut ids: FxHashSet<&str> = cases.iter().map(|c| c.as_str()).collect();
+        if w != prev_w {
+            for (id, e) in &self.cases {
+                let s = &e.summary;
+                if let (None, Some(o)) = (s.first_response_at, s.opened_at) {
+                    let due = o + self.profile(&s.brand_id).sla_seconds.target(s.priority) as i64 * 1000;
+                    if (prev_w == NO_WATERMARK || prev_w < due) && w >= due {
+                        ids.insert(id.as_str());
+                    }
+                }
+            }
+        }
+        let mut ids: Vec<&str> = ids.into_iter().collect();
+        ids.sort();
+        for id in ids {
+            if let Some(e) = self.cases.get(id) {
+                out.push(BrandOut::LiveCase(self.case_row(e, w)));
+            }
+        }
+        if !(touched || w != prev_w) {
+            return;
+        }
+        let mut status: BTreeMap<&str, BrandStatusRow> = BTreeMap::new();
+        let blank = |b: &str| BrandStatusRow {
+            brand_id: b.to_string(),
+            open_cases: 0,
+            open_breaches: 0,
+            active_crises: 0,
+            publishing_paused: false,
+            paused_since: None,
+            watermark: (w != NO_WATERMARK).then_some(w),
+        };
+        for e in self.cases.values() {
+            let b = e.summary.brand_id.as_str();
+            let st = status.entry(b).or_insert_with(|| blank(b));
+            if !e.summary.closed {
+                st.open_cases += 1;
+                if self.case_row(e, w).sla_status == "breached_unanswered" {
+                    st.open_breaches += 1;
+                }
+            }
+        }
+        for (brand, p) in &self.pauses {
+            let st = status.entry(brand.as_str()).or_insert_with(|| blank(brand));
+            st.active_crises = p.active.len() as u64;
+            st.publishing_paused = p.paused_since.is_some();
+            st.paused_since = p.paused_since;
+        }
+        out.extend(status.into_values().map(BrandOut::LiveStatus));
+    }
+}
+
 fn crisis_order(c: &CrisisEvent) -> (Millis, u8, String) {
     match c {
         CrisisEvent::Resolved { alert_id, resolved_window, .. } => {
@@ -364,6 +447,8 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                 }
             }
         }
+        let live_cases: Vec<String> = if self.params.live { dirty.iter().cloned().collect() } else { Vec::new() };
+        let touched = !dirty.is_empty() || !evicted.is_empty() || !crises.is_empty();
         for case_id in dirty {
             self.recontribute(&case_id, prev_w);
         }
@@ -377,6 +462,9 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         crises.sort_by(|a, b| crisis_order(a).partial_cmp(&crisis_order(b)).unwrap_or(std::cmp::Ordering::Equal));
         for c in crises {
             self.on_crisis(c, out);
+        }
+        if self.params.live {
+            self.emit_live(&live_cases, prev_w, input.watermark, touched, out);
         }
         while let Some((&(minute, _), _)) = self.windows.first_key_value() {
             if !self.params.is_final(minute, input.watermark) {

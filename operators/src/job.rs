@@ -40,6 +40,14 @@ pub struct Outputs<'s> {
     pub rejected: StreamVec<'s, Epoch, Rejected>,
     /// Dropped duplicates, by topic.
     pub duplicates: StreamVec<'s, Epoch, Topic>,
+    /// Live changes (only with `Params::live`): current brand_metrics_minute values.
+    pub live_brand_minutes: StreamVec<'s, Epoch, BrandMinuteRow>,
+    /// Live changes: current ad_metrics_minute values.
+    pub live_ad_minutes: StreamVec<'s, Epoch, AdMinuteRow>,
+    /// Live changes: current care_cases rows.
+    pub live_care_cases: StreamVec<'s, Epoch, CareCaseRow>,
+    /// Live changes: current brand_status rows.
+    pub live_brand_status: StreamVec<'s, Epoch, BrandStatusRow>,
 }
 
 /// Splits a stream into `N` streams by `route`, so each part has one consumer (timely clones a
@@ -93,10 +101,11 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         _ => None,
     });
     let ads_out = ads_and_crisis(comments.concat(ad_rows), side.clone(), snapshots, params.clone());
-    let [ads_to_brand, ad_minutes, ads_rejected] = split(ads_out, |a: &AdsOut| match a {
+    let [ads_to_brand, ad_minutes, ads_rejected, live_ad_minutes] = split(ads_out, |a: &AdsOut| match a {
         AdsOut::BrandDelta { .. } | AdsOut::Crisis(_) => 0,
         AdsOut::AdMinute(_) => 1,
         AdsOut::Rejected(_) => 2,
+        AdsOut::LiveAdMinute(_) => 3,
     });
 
     let care_events = care_events.flat_map(|a| match a {
@@ -133,14 +142,20 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
             CareOut::Request(_) => None,
         }))
         .concat(kinds.map(BrandIn::Kind));
-    let [minutes, care_rows, opened, alerts, status] =
+    let [minutes, care_rows, opened, alerts, status, live_brand] =
         split(brand_store(brand_in, side, snapshots, params), |b: &BrandOut| match b {
             BrandOut::Minute(_) => 0,
             BrandOut::Case(_) => 1,
             BrandOut::AlertOpened(_) => 2,
             BrandOut::Alert(_) => 3,
             BrandOut::Status(_) => 4,
+            BrandOut::LiveMinute(_) | BrandOut::LiveCase(_) | BrandOut::LiveStatus(_) => 5,
         });
+    let [live_brand_minutes, live_care_cases, live_brand_status] = split(live_brand, |b: &BrandOut| match b {
+        BrandOut::LiveMinute(_) => 0,
+        BrandOut::LiveCase(_) => 1,
+        _ => 2,
+    });
 
     let rejected = rejected
         .flat_map(|a| match a {
@@ -179,6 +194,22 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         rejected,
         duplicates: duplicates.flat_map(|a| match a {
             Accepted::Duplicate(t) => Some(t),
+            _ => None,
+        }),
+        live_brand_minutes: live_brand_minutes.flat_map(|b| match b {
+            BrandOut::LiveMinute(r) => Some(r),
+            _ => None,
+        }),
+        live_ad_minutes: live_ad_minutes.flat_map(|a| match a {
+            AdsOut::LiveAdMinute(r) => Some(r),
+            _ => None,
+        }),
+        live_care_cases: live_care_cases.flat_map(|b| match b {
+            BrandOut::LiveCase(r) => Some(r),
+            _ => None,
+        }),
+        live_brand_status: live_brand_status.flat_map(|b| match b {
+            BrandOut::LiveStatus(r) => Some(r),
             _ => None,
         }),
     }

@@ -154,6 +154,10 @@ pub struct Params {
     pub clock: fn() -> Millis,
     /// Live-state gauges, summed over the workers of this process.
     pub gauges: std::sync::Arc<Gauges>,
+    /// Also emit live changes: the current value of every window, case and brand status that
+    /// changed in an epoch (`Outputs::live_*`), for sinks that keep current values (ClickHouse).
+    /// Off for replay-to-Parquet: the final rows do not depend on it.
+    pub live: bool,
 }
 
 /// Sizes of live operator state (keys held), for metrics and the bounded-state guarantee.

@@ -33,6 +33,7 @@ fn params(gauges: Arc<Gauges>) -> Params {
         scorer: brandpulse_operators::sentiment::Scorer::english_only(),
         clock: || 0,
         gauges,
+        live: false,
     }
 }
 

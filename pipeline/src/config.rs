@@ -27,6 +27,8 @@ pub struct Config {
     pub run: RunConfig,
     /// Kafka connection and topics (`run`, `generate --kafka`).
     pub kafka: crate::sources::kafka::config::KafkaConfig,
+    /// ClickHouse sink (`replay`, `run`) and `clickhouse migrate`.
+    pub clickhouse: crate::sinks::clickhouse::config::ClickHouseConfig,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             replay: ReplayConfig::default(),
             run: RunConfig::default(),
             kafka: Default::default(),
+            clickhouse: Default::default(),
         }
     }
 }
@@ -152,7 +155,15 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&["LOG", "LOG_FORMAT", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD", "KAFKA_SSL_KEYSTORE_PASSWORD", "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET"]));
+        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&[
+            "LOG",
+            "LOG_FORMAT",
+            "KAFKA_SASL_PASSWORD",
+            "KAFKA_SSL_KEY_PASSWORD",
+            "KAFKA_SSL_KEYSTORE_PASSWORD",
+            "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
+            "CLICKHOUSE_PASSWORD",
+        ]));
         fig.extract().map_err(|e| {
             let mut msg = String::from("invalid configuration:");
             for err in e {
@@ -182,6 +193,7 @@ impl Config {
             scorer,
             clock: operators::system_clock,
             gauges: Default::default(),
+            live: self.clickhouse.enabled() && self.clickhouse.live,
         })
     }
 }

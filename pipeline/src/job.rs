@@ -1,6 +1,8 @@
 //! Runs the brandpulse dataflow on timely workers over file partitions, writing Parquet.
 
 use crate::config::Config;
+use crate::sinks::clickhouse::format::version;
+use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
 use crate::sinks::parquet::ParquetTable;
 use crate::sources::files::{discover, FilePartition, FileSpec};
 use crate::summary::Summary;
@@ -44,11 +46,22 @@ struct Tables {
     alerts: ParquetTable<AlertRow>,
     status: ParquetTable<BrandStatusRow>,
     dead: ParquetTable<DeadLetterRow>,
+    /// This worker's ClickHouse buffers, when a ClickHouse sink is configured.
+    ch: Option<Buffers>,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
 
 impl Tables {
+    /// Hands rows to the ClickHouse buffers (when configured); blocks while the queue is full.
+    fn ch_push<T: schemas::TableRow>(&mut self, rows: &[T], version: u64) {
+        if let Some(ch) = self.ch.as_mut() {
+            if let Err(e) = ch.push(rows, version) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
     fn check<T>(&mut self, r: anyhow::Result<T>) {
         if let Err(e) = r {
             self.error.get_or_insert(e);
@@ -109,6 +122,12 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let defaults = params.defaults.clone();
     let out = job.out.clone();
     let counter = read_bytes.clone();
+    let ch_sink = if job.config.clickhouse.enabled() {
+        Some(Arc::new(ClickHouseSink::start(&job.config.clickhouse)?))
+    } else {
+        None
+    };
+    let ch_workers = ch_sink.clone();
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -119,6 +138,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             alerts: ParquetTable::new(&out, index),
             status: ParquetTable::new(&out, index),
             dead: ParquetTable::new(&out, index),
+            ch: ch_workers.as_ref().map(|s| s.buffers()),
             summary: Summary::default(),
             error: None,
         }));
@@ -130,10 +150,11 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             let (reports_in, reports) = scope.new_input::<WatermarkReport>();
             let outs = operators::brandpulse(Inputs { facts, dims, reports }, params.clone());
             macro_rules! sink {
-                ($stream:expr, $name:literal, |$t:ident, $rows:ident| $body:expr) => {{
+                ($stream:expr, $name:literal, |$t:ident, $rows:ident, $epoch:ident| $body:expr) => {{
                     let tables = tables.clone();
                     $stream.probe_with(&probe).sink(Pipeline, $name, move |(input, _frontier)| {
-                        input.for_each(|_cap, data| {
+                        input.for_each(|cap, data| {
+                            let $epoch: Epoch = *cap.least().expect("a time");
                             let $t = &mut *tables.borrow_mut();
                             let $rows = std::mem::take(data);
                             $body
@@ -141,37 +162,43 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                     });
                 }};
             }
-            sink!(outs.brand_minutes, "ParquetBrandMinutes", |t, rows| {
+            sink!(outs.brand_minutes, "ParquetBrandMinutes", |t, rows, epoch| {
                 t.summary.add_brand_minutes(&rows);
+                t.ch_push(&rows, version(epoch, true));
                 let r = t.brand.push(rows);
                 t.check(r)
             });
-            sink!(outs.ad_minutes, "ParquetAdMinutes", |t, rows| {
+            sink!(outs.ad_minutes, "ParquetAdMinutes", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, true));
                 let r = t.ad.push(rows);
                 t.check(r)
             });
-            sink!(outs.care_cases, "ParquetCareCases", |t, rows| {
+            sink!(outs.care_cases, "ParquetCareCases", |t, rows, epoch| {
                 t.summary.add_cases(&rows);
+                t.ch_push(&rows, version(epoch, true));
                 let r = t.cases.push(rows);
                 t.check(r)
             });
-            sink!(outs.alerts_opened, "AlertsOpened", |t, rows| {
+            sink!(outs.alerts_opened, "AlertsOpened", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false));
                 for a in &rows {
                     tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; would send pause_all_publishing when a webhook is configured");
                 }
                 t.summary.alerts_opened += rows.len() as u64;
             });
-            sink!(outs.alerts, "ParquetAlerts", |t, rows| {
+            sink!(outs.alerts, "ParquetAlerts", |t, rows, epoch| {
                 t.summary.add_alerts(&rows);
+                t.ch_push(&rows, version(epoch, true));
                 let r = t.alerts.push(rows);
                 t.check(r)
             });
-            sink!(outs.brand_status, "ParquetBrandStatus", |t, rows| {
+            sink!(outs.brand_status, "ParquetBrandStatus", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, true));
                 let r = t.status.push(rows);
                 t.check(r)
             });
             let names_dl = names.clone();
-            sink!(outs.rejected, "ParquetRejected", |t, rows| {
+            sink!(outs.rejected, "ParquetRejected", |t, rows, _epoch| {
                 let rows: Vec<DeadLetterRow> = rows
                     .into_iter()
                     .map(|r| {
@@ -180,10 +207,25 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                         dead_letter(spec, r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw)
                     })
                     .collect();
+                t.ch_push(&rows, version(0, true));
                 let r = t.dead.push(rows);
                 t.check(r)
             });
-            sink!(outs.duplicates, "Duplicates", |t, rows| {
+            // Live changes (only when the ClickHouse sink asks for them): current values that a
+            // later live value or the final row replaces.
+            sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, rows, epoch| {
+                t.ch_push(&rows, version(epoch, false))
+            });
+            sink!(outs.duplicates, "Duplicates", |t, rows, _epoch| {
                 t.summary.duplicates += rows.len() as u64;
             });
             (facts_in, dims_in, reports_in)
@@ -243,7 +285,16 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                                 Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, line.bytes)),
                                 Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
                                 Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
-                                Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
+                                Event::Ad(a) => {
+                                    let mut t = tables.borrow_mut();
+                                    if let Some(ch) = t.ch.as_mut() {
+                                        // Latest wins in position order within the ad's partition.
+                                        let r = ch.push_ad(&a, line.line);
+                                        t.check(r);
+                                    }
+                                    drop(t);
+                                    dims_in.send(Dim::Ad(pos, a))
+                                }
                             }
                         }
                     }
@@ -265,6 +316,11 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 t.summary.late += late;
                 for d in &dead {
                     t.summary.count_dead(&d.reason);
+                }
+                t.ch_push(&dead, version(0, true));
+                if let Some(ch) = t.ch.as_mut() {
+                    let r = ch.flush_aged();
+                    t.check(r);
                 }
                 let r = t.dead.push(dead);
                 t.check(r);
@@ -308,6 +364,10 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         for r in [t.brand.flush(), t.ad.flush(), t.cases.flush(), t.alerts.flush(), t.status.flush(), t.dead.flush()] {
             t.check(r);
         }
+        if let Some(mut ch) = t.ch.take() {
+            let r = ch.flush();
+            t.check(r);
+        }
         t.summary.rows_brand_minutes = t.brand.written();
         t.summary.rows_ad_minutes = t.ad.written();
         t.summary.rows_cases = t.cases.written();
@@ -320,12 +380,21 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     })
     .map_err(|e| anyhow::anyhow!("starting timely workers: {e}"))?;
     let mut total = Summary::default();
+    let mut failure = None;
     for r in guards.join() {
         match r {
             Ok(Ok(s)) => total.merge(s),
-            Ok(Err(e)) => anyhow::bail!(e),
-            Err(e) => anyhow::bail!("a worker failed: {e}"),
+            Ok(Err(e)) => failure = failure.or(Some(anyhow::anyhow!(e))),
+            Err(e) => failure = failure.or(Some(anyhow::anyhow!("a worker failed: {e}"))),
         }
+    }
+    if let Some(sink) = ch_sink {
+        // Waits until every batch is written (retrying while the server is away).
+        let health = sink.finish()?;
+        eprintln!("{}", health.describe());
+    }
+    if let Some(e) = failure {
+        return Err(e);
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -92,6 +92,11 @@ enum Command {
         #[command(flatten)]
         cluster: Cluster,
     },
+    /// ClickHouse administration (`[clickhouse]` in the config).
+    Clickhouse {
+        #[command(subcommand)]
+        command: ClickhouseCommand,
+    },
     /// Write the synthetic stream to NDJSON files (DIR/<topic>.ndjson) or to Kafka (`--kafka`).
     Generate {
         /// Output directory for the NDJSON files.
@@ -122,6 +127,13 @@ enum Command {
         #[arg(long, default_value_t = 24.0)]
         hours: f64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ClickhouseCommand {
+    /// Create the database, tables and views (deploy/clickhouse/migrations), recording each
+    /// applied migration in `brandpulse_migrations`; safe to run again.
+    Migrate,
 }
 
 fn init_logging(format: LogFormat) {
@@ -167,6 +179,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             eprintln!("{}", summary.render(started.elapsed().as_secs_f64()));
             eprintln!("Parquet written under {}", out.display());
+            Ok(())
+        }
+        Command::Clickhouse { command: ClickhouseCommand::Migrate } => {
+            let m = sinks::clickhouse::migrate::migrate(&config.clickhouse)?;
+            eprintln!(
+                "ClickHouse {} at {}: database {}; applied migrations {:?}, already applied {:?}",
+                m.server_version, config.clickhouse.url, config.clickhouse.database, m.applied, m.already
+            );
             Ok(())
         }
         Command::Demo { out, events, cluster } => demo_cmd(out, events, cluster.workers, config),

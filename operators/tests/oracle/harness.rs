@@ -107,6 +107,7 @@ pub fn params(s: &Scenario) -> Params {
         scorer: brandpulse_operators::sentiment::Scorer::english_only(),
         clock: || 0,
         gauges: Arc::new(Gauges::default()),
+        live: false,
     }
 }
 

@@ -1,3 +1,4 @@
 //! Sinks: where output rows go.
+pub mod clickhouse;
 pub mod kafka;
 pub mod parquet;
