@@ -33,6 +33,11 @@ pub enum BrandIn {
     Kind(KindDiff),
     /// A crisis event.
     Crisis(CrisisEvent),
+    /// Publishing resumed through the API.
+    Resume {
+        /// Brand.
+        brand_id: String,
+    },
 }
 
 impl BrandIn {
@@ -42,6 +47,7 @@ impl BrandIn {
             BrandIn::Case(c) => &c.brand_id,
             BrandIn::Kind(k) => &k.brand_id,
             BrandIn::Crisis(c) => c.brand_id(),
+            BrandIn::Resume { brand_id } => brand_id,
         }
     }
 }
@@ -59,6 +65,11 @@ pub enum BrandOut {
     Alert(AlertRow),
     /// Brand status at the end of the input.
     Status(BrandStatusRow),
+    /// Publishing of a paused brand resumed by its `auto_resume` (no crisis active).
+    AutoResumed {
+        /// Brand.
+        brand_id: String,
+    },
 }
 
 /// Keeps the brand windows and cases of the brands routed here.
@@ -267,8 +278,9 @@ impl BrandStore {
                 let auto_resume = self.profile(&brand_id).kill_switch.auto_resume;
                 if let Some(p) = self.pauses.get_mut(&brand_id) {
                     p.active.remove(&alert_id);
-                    if auto_resume && p.active.is_empty() {
+                    if auto_resume && p.active.is_empty() && p.paused_since.is_some() {
                         p.paused_since = None;
+                        out.push(BrandOut::AutoResumed { brand_id: brand_id.clone() });
                     }
                 }
                 if let Some(mut row) = self.open_alerts.remove(&alert_id) {
@@ -309,6 +321,11 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                 BrandIn::Case(c) => cases.push(c),
                 BrandIn::Kind(k) => kinds.push(k),
                 BrandIn::Crisis(c) => crises.push(c),
+                BrandIn::Resume { brand_id } => {
+                    if let Some(p) = self.pauses.get_mut(&brand_id) {
+                        p.paused_since = None;
+                    }
+                }
             }
         }
         let mut dirty: FxHashSet<String> = FxHashSet::default();

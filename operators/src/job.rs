@@ -39,6 +39,8 @@ pub struct Outputs<'s> {
     pub rejected: StreamVec<'s, Epoch, Rejected>,
     /// Dropped duplicates, by topic.
     pub duplicates: StreamVec<'s, Epoch, Topic>,
+    /// Brands whose publishing resumed by `auto_resume` (for `resume_publishing`).
+    pub auto_resumed: StreamVec<'s, Epoch, String>,
 }
 
 /// Splits a stream into `N` streams by `route`, so each part has one consumer (timely clones a
@@ -54,14 +56,15 @@ fn split<'s, D: 'static, const N: usize>(
 /// Builds the brandpulse dataflow.
 pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
     let watermark = global_watermark(inputs.reports);
-    let [brand_dims, ad_dims] = split(inputs.dims, |d: &Dim| match d {
+    let [brand_dims, ad_dims, resume_dims] = split(inputs.dims, |d: &Dim| match d {
         Dim::Brand(..) => 0,
         Dim::Ad(..) => 1,
+        Dim::Resume { .. } => 2,
     });
     let brand_rows = brand_dims
         .flat_map(|d| match d {
             Dim::Brand(pos, row) => Some(Side::Brand(pos, row)),
-            Dim::Ad(..) => None,
+            _ => None,
         })
         .broadcast();
     let side = watermark.concat(brand_rows);
@@ -79,7 +82,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
 
     let ad_rows = ad_dims.flat_map(|d| match d {
         Dim::Ad(pos, row) => Some(AdsIn::Ad(pos, row)),
-        Dim::Brand(..) => None,
+        _ => None,
     });
     let comments = comments.flat_map(|a| match a {
         Accepted::Comment(c) => Some(AdsIn::Comment(c)),
@@ -125,14 +128,19 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
             CareOut::Case(m) => Some(BrandIn::Case(m)),
             CareOut::Request(_) => None,
         }))
-        .concat(kinds.map(BrandIn::Kind));
-    let [minutes, care_rows, opened, alerts, status] =
+        .concat(kinds.map(BrandIn::Kind))
+        .concat(resume_dims.flat_map(|d| match d {
+            Dim::Resume { brand_id } => Some(BrandIn::Resume { brand_id }),
+            _ => None,
+        }));
+    let [minutes, care_rows, opened, alerts, status, resumed] =
         split(brand_store(brand_in, side, params), |b: &BrandOut| match b {
             BrandOut::Minute(_) => 0,
             BrandOut::Case(_) => 1,
             BrandOut::AlertOpened(_) => 2,
             BrandOut::Alert(_) => 3,
             BrandOut::Status(_) => 4,
+            BrandOut::AutoResumed { .. } => 5,
         });
 
     let rejected = rejected
@@ -172,6 +180,10 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
         rejected,
         duplicates: duplicates.flat_map(|a| match a {
             Accepted::Duplicate(t) => Some(t),
+            _ => None,
+        }),
+        auto_resumed: resumed.flat_map(|b| match b {
+            BrandOut::AutoResumed { brand_id } => Some(brand_id),
             _ => None,
         }),
     }
