@@ -563,15 +563,13 @@ fn store(inner: &Inner, r: Record) {
 async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
     let Some(mut r) = record_of(inner, key) else { return };
     let ai = action_index(&r.action);
-    // The intent, durable before anything leaves.
-    r.updated_at = now_ms();
-    store(inner, r.clone());
     let control = inner.control.lock().expect("not poisoned").clone();
     if let Some(c) = &control {
         c(&r.brand_id, r.body.as_bytes());
     }
     let Some(url) = inner.url.clone() else {
         // Kafka control topic only.
+        r.attempts += 1;
         r.phase = Phase::Acked;
         r.updated_at = now_ms();
         ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
@@ -590,7 +588,11 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
         if let Some(t) = &inner.token {
             req = req.bearer_auth(t);
         }
+        // The attempt, durable before it leaves (the first one is the intent): a restart
+        // sends a `sending` record again and counts on from here.
         r.attempts += 1;
+        r.updated_at = now_ms();
+        store(inner, r.clone());
         if r.latency_ms.is_none() {
             if let Some(read) = read_at_ms {
                 let l = (now_ms() - read).max(0) as f64;
