@@ -610,7 +610,7 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
                 r.last_status = Some(code);
                 r.error = None;
                 r.updated_at = now_ms();
-                tracing::info!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, latency_ms = ?r.latency_ms, request_ms = took, "kill-switch action acknowledged");
+                tracing::info!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, latency_ms = r.latency_ms.unwrap_or(-1.0), request_ms = took, "kill-switch action acknowledged");
                 ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
                 store(inner, r);
                 return;
