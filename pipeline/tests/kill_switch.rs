@@ -256,6 +256,7 @@ fn resume_needs_the_token_and_reaches_the_dataflow() {
     let mut job = Job::spawn(&refs, &env(&rx, &[("BRANDPULSE_API_TOKEN", API_TOKEN)]));
     let api = job.api_addr(T);
     wait_alert_status(&api, A1, "sent");
+    wait_alert_status(&api, G1, "disabled");
     assert_eq!(http(&api, "GET", "/healthz", None).0, 200);
     assert_eq!(http(&api, "GET", "/readyz", None).0, 200);
     assert!(http(&api, "GET", "/metrics", None)
