@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 events=${1:-3000000}
 rate=${2:-100000}
 brands=${3:-200}
-cargo build --release --locked -q -p brandpulse
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -q -p brandpulse
 bin=target/release/brandpulse
 data=${BENCH_DIR:-/tmp/brandpulse-bench}/ks-$events-$brands
 if [ ! -f "$data/mentions.ndjson" ]; then
