@@ -10,20 +10,14 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use operators::sentiment::{Scorer, Vader};
 
 fn tweets() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/vader-tweets/tweets_GroundTruth.txt"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/vader-tweets/tweets_GroundTruth.txt");
     let data = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
             "cannot read the VADER ground-truth tweets ({e}): expected at {path}, i.e. \
              shared/data/vader-tweets/tweets_GroundTruth.txt beside the workspace root"
         )
     });
-    data.lines()
-        .filter_map(|line| line.splitn(3, '\t').nth(2))
-        .map(str::to_owned)
-        .collect()
+    data.lines().filter_map(|line| line.splitn(3, '\t').nth(2)).map(str::to_owned).collect()
 }
 
 fn sentiment(c: &mut Criterion) {
@@ -34,28 +28,13 @@ fn sentiment(c: &mut Criterion) {
     let mut group = c.benchmark_group("sentiment");
     group.throughput(Throughput::Elements(tweets.len() as u64));
     group.bench_function("vader_compound", |b| {
-        b.iter(|| {
-            tweets
-                .iter()
-                .map(|t| vader.compound(black_box(t)))
-                .sum::<f64>()
-        })
+        b.iter(|| tweets.iter().map(|t| vader.compound(black_box(t))).sum::<f64>())
     });
     group.bench_function("scorer_lang_field", |b| {
-        b.iter(|| {
-            tweets
-                .iter()
-                .filter_map(|t| scorer.score(black_box(t), Some("en")))
-                .sum::<f64>()
-        })
+        b.iter(|| tweets.iter().filter_map(|t| scorer.score(black_box(t), Some("en"))).sum::<f64>())
     });
     group.bench_function("scorer_detect_lang", |b| {
-        b.iter(|| {
-            tweets
-                .iter()
-                .filter_map(|t| scorer.score(black_box(t), None))
-                .sum::<f64>()
-        })
+        b.iter(|| tweets.iter().filter_map(|t| scorer.score(black_box(t), None)).sum::<f64>())
     });
     group.finish();
 }

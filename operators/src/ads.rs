@@ -1,8 +1,8 @@
 //! The ads join, ad metrics and the crisis detector (SPEC §5 ad_metrics_minute, §6).
 
 use crate::agg::{AdAgg, BrandAgg};
-use crate::dedup::ScoredComment;
 use crate::checkpoint::{decode, encode, Snapshots};
+use crate::dedup::ScoredComment;
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Pos, Rejected, Side};
 use rustc_hash::{FxHashMap, FxHashSet};

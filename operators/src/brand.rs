@@ -4,8 +4,8 @@
 use crate::ads::CrisisEvent;
 use crate::agg::BrandAgg;
 use crate::care::{CaseMsg, CaseSummary, KindDiff};
-use crate::dedup::SourceKind;
 use crate::checkpoint::{decode, encode, Snapshots};
+use crate::dedup::SourceKind;
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Side, NO_WATERMARK};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -34,6 +34,11 @@ pub enum BrandIn {
     Kind(KindDiff),
     /// A crisis event.
     Crisis(CrisisEvent),
+    /// Publishing resumed through the API.
+    Resume {
+        /// Brand.
+        brand_id: String,
+    },
 }
 
 impl BrandIn {
@@ -43,6 +48,7 @@ impl BrandIn {
             BrandIn::Case(c) => &c.brand_id,
             BrandIn::Kind(k) => &k.brand_id,
             BrandIn::Crisis(c) => c.brand_id(),
+            BrandIn::Resume { brand_id } => brand_id,
         }
     }
 }
@@ -67,6 +73,11 @@ pub enum BrandOut {
     LiveCase(CareCaseRow),
     /// Live change: a brand's current status.
     LiveStatus(BrandStatusRow),
+    /// Publishing of a paused brand resumed by its `auto_resume` (no crisis active).
+    AutoResumed {
+        /// Brand.
+        brand_id: String,
+    },
 }
 
 /// Keeps the brand windows and cases of the brands routed here.
@@ -283,8 +294,9 @@ impl BrandStore {
                 let auto_resume = self.profile(&brand_id).kill_switch.auto_resume;
                 if let Some(p) = self.pauses.get_mut(&brand_id) {
                     p.active.remove(&alert_id);
-                    if auto_resume && p.active.is_empty() {
+                    if auto_resume && p.active.is_empty() && p.paused_since.is_some() {
                         p.paused_since = None;
+                        out.push(BrandOut::AutoResumed { brand_id: brand_id.clone() });
                     }
                 }
                 if let Some(mut row) = self.open_alerts.remove(&alert_id) {
@@ -395,6 +407,11 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                 BrandIn::Case(c) => cases.push(c),
                 BrandIn::Kind(k) => kinds.push(k),
                 BrandIn::Crisis(c) => crises.push(c),
+                BrandIn::Resume { brand_id } => {
+                    if let Some(p) = self.pauses.get_mut(&brand_id) {
+                        p.paused_since = None;
+                    }
+                }
             }
         }
         let mut dirty: FxHashSet<String> = FxHashSet::default();

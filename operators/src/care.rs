@@ -1,7 +1,7 @@
 //! Care cases (SPEC §5): case state from care events, and the join of cases with their source.
 
-use crate::dedup::SourceKind;
 use crate::checkpoint::{decode, encode, Snapshots};
+use crate::dedup::SourceKind;
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Millis, Params, Pos, Side};
 use rustc_hash::{FxHashMap, FxHashSet};

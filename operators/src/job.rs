@@ -48,6 +48,8 @@ pub struct Outputs<'s> {
     pub live_care_cases: StreamVec<'s, Epoch, CareCaseRow>,
     /// Live changes: current brand_status rows.
     pub live_brand_status: StreamVec<'s, Epoch, BrandStatusRow>,
+    /// Brands whose publishing resumed by `auto_resume` (for `resume_publishing`).
+    pub auto_resumed: StreamVec<'s, Epoch, String>,
 }
 
 /// Splits a stream into `N` streams by `route`, so each part has one consumer (timely clones a
@@ -69,14 +71,15 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
 /// `snapshots` and put it there at every epoch a report asked for a checkpoint.
 pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snapshots) -> Outputs<'s> {
     let watermark = global_watermark(inputs.reports, snapshots);
-    let [brand_dims, ad_dims] = split(inputs.dims, |d: &Dim| match d {
+    let [brand_dims, ad_dims, resume_dims] = split(inputs.dims, |d: &Dim| match d {
         Dim::Brand(..) => 0,
         Dim::Ad(..) => 1,
+        Dim::Resume { .. } => 2,
     });
     let brand_rows = brand_dims
         .flat_map(|d| match d {
             Dim::Brand(pos, row) => Some(Side::Brand(pos, row)),
-            Dim::Ad(..) => None,
+            _ => None,
         })
         .broadcast();
     let side = watermark.concat(brand_rows);
@@ -94,7 +97,7 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
 
     let ad_rows = ad_dims.flat_map(|d| match d {
         Dim::Ad(pos, row) => Some(AdsIn::Ad(pos, row)),
-        Dim::Brand(..) => None,
+        _ => None,
     });
     let comments = comments.flat_map(|a| match a {
         Accepted::Comment(c) => Some(AdsIn::Comment(c)),
@@ -112,10 +115,11 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         Accepted::Care(pos, e) => Some((pos, e)),
         _ => None,
     });
-    let [case_msgs, requests] = split(cases(care_events, side.clone(), snapshots, params.clone()), |c: &CareOut| match c {
-        CareOut::Case(_) => 0,
-        CareOut::Request(_) => 1,
-    });
+    let [case_msgs, requests] =
+        split(cases(care_events, side.clone(), snapshots, params.clone()), |c: &CareOut| match c {
+            CareOut::Case(_) => 0,
+            CareOut::Request(_) => 1,
+        });
 
     let sources = sources.flat_map(|a| match a {
         Accepted::Source { event_id, ts, kind } => Some(SourceIn::Source { event_id, ts, kind }),
@@ -141,8 +145,12 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
             CareOut::Case(m) => Some(BrandIn::Case(m)),
             CareOut::Request(_) => None,
         }))
-        .concat(kinds.map(BrandIn::Kind));
-    let [minutes, care_rows, opened, alerts, status, live_brand] =
+        .concat(kinds.map(BrandIn::Kind))
+        .concat(resume_dims.flat_map(|d| match d {
+            Dim::Resume { brand_id } => Some(BrandIn::Resume { brand_id }),
+            _ => None,
+        }));
+    let [minutes, care_rows, opened, alerts, status, live_brand, resumed] =
         split(brand_store(brand_in, side, snapshots, params), |b: &BrandOut| match b {
             BrandOut::Minute(_) => 0,
             BrandOut::Case(_) => 1,
@@ -150,6 +158,7 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
             BrandOut::Alert(_) => 3,
             BrandOut::Status(_) => 4,
             BrandOut::LiveMinute(_) | BrandOut::LiveCase(_) | BrandOut::LiveStatus(_) => 5,
+            BrandOut::AutoResumed { .. } => 6,
         });
     let [live_brand_minutes, live_care_cases, live_brand_status] = split(live_brand, |b: &BrandOut| match b {
         BrandOut::LiveMinute(_) => 0,
@@ -210,6 +219,10 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         }),
         live_brand_status: live_brand_status.flat_map(|b| match b {
             BrandOut::LiveStatus(r) => Some(r),
+            _ => None,
+        }),
+        auto_resumed: resumed.flat_map(|b| match b {
+            BrandOut::AutoResumed { brand_id } => Some(brand_id),
             _ => None,
         }),
     }

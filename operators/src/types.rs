@@ -94,6 +94,12 @@ pub enum Dim {
     Brand(Pos, BrandRow),
     /// An ad row.
     Ad(Pos, AdRow),
+    /// Publishing of a brand resumed through the API (SPEC §6): the brand is no longer paused,
+    /// so its next crisis pauses it again.
+    Resume {
+        /// Brand.
+        brand_id: String,
+    },
 }
 
 /// Side input of stateful operators, broadcast to every worker.

@@ -150,10 +150,13 @@ mod tests {
 
     #[test]
     fn watermark_is_min_of_active_then_max_at_the_end() {
-        let a = WatermarkReport { worker: 0, active_min: Some(10), any_active: true, max_ts: Some(10), checkpoint: false };
-        let b = WatermarkReport { worker: 0, active_min: Some(7), any_active: true, max_ts: Some(20), checkpoint: false };
+        let a =
+            WatermarkReport { worker: 0, active_min: Some(10), any_active: true, max_ts: Some(10), checkpoint: false };
+        let b =
+            WatermarkReport { worker: 0, active_min: Some(7), any_active: true, max_ts: Some(20), checkpoint: false };
         assert_eq!(combine(NO_WATERMARK, 20, &[a, b]), 7);
-        let done = WatermarkReport { worker: 0, active_min: None, any_active: false, max_ts: Some(20), checkpoint: false };
+        let done =
+            WatermarkReport { worker: 0, active_min: None, any_active: false, max_ts: Some(20), checkpoint: false };
         assert_eq!(combine(7, 20, &[done, a]), 10);
         // All ended: the largest ts ever seen, also from workers that stopped reporting.
         assert_eq!(combine(7, 25, &[done]), 25);

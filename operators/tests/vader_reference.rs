@@ -19,10 +19,7 @@ struct Tweet {
 }
 
 fn tweets() -> Vec<Tweet> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/vader-tweets/tweets_GroundTruth.txt"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/vader-tweets/tweets_GroundTruth.txt");
     let data = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
             "cannot read the VADER ground-truth tweets ({e}): expected at {path}, i.e. \
@@ -35,16 +32,10 @@ fn tweets() -> Vec<Tweet> {
         .filter(|line| !line.is_empty())
         .map(|line| {
             let mut fields = line.splitn(3, '\t');
-            let (Some(id), Some(rating), Some(text)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
+            let (Some(id), Some(rating), Some(text)) = (fields.next(), fields.next(), fields.next()) else {
                 panic!("malformed tweet line {line:?}");
             };
-            Tweet {
-                id: id.to_owned(),
-                rating: rating.parse().expect("rating"),
-                text: text.to_owned(),
-            }
+            Tweet { id: id.to_owned(), rating: rating.parse().expect("rating"), text: text.to_owned() }
         })
         .collect()
 }
@@ -76,25 +67,15 @@ fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
 fn compound_matches_vader_sentiment_3_3_2() {
     let tweets = tweets();
     let reference = reference();
-    assert_eq!(
-        tweets.len(),
-        4200,
-        "expected the 4,200 tweets of the VADER ground truth"
-    );
-    assert_eq!(
-        reference.len(),
-        tweets.len(),
-        "reference TSV and tweets differ in count"
-    );
+    assert_eq!(tweets.len(), 4200, "expected the 4,200 tweets of the VADER ground truth");
+    assert_eq!(reference.len(), tweets.len(), "reference TSV and tweets differ in count");
 
     let vader = Vader::new();
     let mut mismatches = Vec::new();
     let mut exact = 0;
     let (mut compounds, mut ratings) = (Vec::new(), Vec::new());
     for tweet in &tweets {
-        let expected = *reference
-            .get(&tweet.id)
-            .unwrap_or_else(|| panic!("tweet {} not in the reference", tweet.id));
+        let expected = *reference.get(&tweet.id).unwrap_or_else(|| panic!("tweet {} not in the reference", tweet.id));
         let got = vader.compound(&tweet.text);
         let diff = (got - expected).abs();
         if diff > TOLERANCE {
@@ -109,20 +90,16 @@ fn compound_matches_vader_sentiment_3_3_2() {
 
     let matched = tweets.len() - mismatches.len();
     let r = pearson(&compounds, &ratings);
-    println!("within {TOLERANCE} of vaderSentiment 3.3.2: {matched}/{} (identical to 4 decimals: {exact})", tweets.len());
+    println!(
+        "within {TOLERANCE} of vaderSentiment 3.3.2: {matched}/{} (identical to 4 decimals: {exact})",
+        tweets.len()
+    );
     println!("Pearson r of compound with the mean human rating: {r:.4}");
     mismatches.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (diff, tweet, got, expected) in mismatches.iter().take(10) {
-        println!(
-            "  id {}: got {got:.4}, reference {expected:.4} (diff {diff:.4}): {:?}",
-            tweet.id, tweet.text
-        );
+        println!("  id {}: got {got:.4}, reference {expected:.4} (diff {diff:.4}): {:?}", tweet.id, tweet.text);
     }
 
-    assert!(
-        matched * 100 >= tweets.len() * 99,
-        "only {matched}/{} tweets within {TOLERANCE}",
-        tweets.len()
-    );
+    assert!(matched * 100 >= tweets.len() * 99, "only {matched}/{} tweets within {TOLERANCE}", tweets.len());
     assert!(r >= 0.85, "correlation with human ratings {r:.4} < 0.85");
 }

@@ -109,8 +109,8 @@ impl CheckpointStore {
         if !cur.exists() {
             return Ok(None);
         }
-        let current: Current = serde_json::from_slice(&std::fs::read(&cur)?)
-            .with_context(|| format!("reading {}", cur.display()))?;
+        let current: Current =
+            serde_json::from_slice(&std::fs::read(&cur)?).with_context(|| format!("reading {}", cur.display()))?;
         if current.finished {
             anyhow::bail!(
                 "the state directory {} belongs to a run that finished its input (--stop-at-end wrote every window as final); \

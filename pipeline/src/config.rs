@@ -29,6 +29,10 @@ pub struct Config {
     pub kafka: crate::sources::kafka::config::KafkaConfig,
     /// ClickHouse sink (`replay`, `run`) and `clickhouse migrate`.
     pub clickhouse: crate::sinks::clickhouse::config::ClickHouseConfig,
+    /// Kill-switch actions: the webhook and its delivery (SPEC §6).
+    pub actions: crate::actions::config::ActionsConfig,
+    /// The HTTP API and dashboard (SPEC §8).
+    pub http: crate::http::config::HttpConfig,
 }
 
 impl Default for Config {
@@ -43,6 +47,8 @@ impl Default for Config {
             run: RunConfig::default(),
             kafka: Default::default(),
             clickhouse: Default::default(),
+            actions: Default::default(),
+            http: Default::default(),
         }
     }
 }
@@ -155,15 +161,22 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("BRANDPULSE_").split("__").ignore(&[
-            "LOG",
-            "LOG_FORMAT",
-            "KAFKA_SASL_PASSWORD",
-            "KAFKA_SSL_KEY_PASSWORD",
-            "KAFKA_SSL_KEYSTORE_PASSWORD",
-            "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
-            "CLICKHOUSE_PASSWORD",
-        ]));
+        fig = fig.merge(
+            Env::prefixed("BRANDPULSE_")
+                .split("__")
+                .ignore(&[
+                    "LOG",
+                    "LOG_FORMAT",
+                    "KAFKA_SASL_PASSWORD",
+                    "KAFKA_SSL_KEY_PASSWORD",
+                    "KAFKA_SSL_KEYSTORE_PASSWORD",
+                    "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
+                    "CLICKHOUSE_PASSWORD",
+                ])
+                // Secrets (`*_TOKEN`, e.g. the webhook and API tokens) are read by name where they
+                // are used, never as configuration keys.
+                .filter(|k| !k.as_str().to_ascii_uppercase().ends_with("_TOKEN")),
+        );
         fig.extract().map_err(|e| {
             let mut msg = String::from("invalid configuration:");
             for err in e {

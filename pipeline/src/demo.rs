@@ -69,6 +69,7 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
             "brand_status",
             "dead_letter",
             "input",
+            "state",
         ] {
             let p = out.join(table);
             if p.exists() {
@@ -85,7 +86,35 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
     let counts = write_ndjson(cfg, &input)?;
     eprintln!("generated {counts:?}");
     let started = Instant::now();
-    let summary = run_replay(ReplayJob { input, out: out.clone(), workers, config, progress: true })?;
+    // The demo fires its kill switch: to `actions.url` when configured, else logged as
+    // "would send" (its outbox lives under OUT/state, cleared above).
+    let actions = crate::actions::Actions::new(&config.actions, true, Some(&out.join("state")))?;
+    if config.actions.url.is_empty() {
+        eprintln!("no actions.url configured: kill-switch actions are logged as \"would send\" (set BRANDPULSE_ACTIONS__URL to send them)");
+    }
+    let deadline = std::time::Duration::from_secs(config.actions.deadline_seconds + 5);
+    let summary = run_replay(ReplayJob {
+        input,
+        out: out.clone(),
+        workers,
+        config,
+        progress: true,
+        actions: Some(actions.clone()),
+        serve: false,
+        rate: None,
+    })?;
+    actions.drain(deadline);
+    for a in actions.actions() {
+        println!(
+            "kill-switch action {} {} for {}: {} after {} attempt(s)",
+            a.action,
+            a.key,
+            if a.brand_id.is_empty() { "-" } else { &a.brand_id },
+            a.status,
+            a.attempts
+        );
+    }
+    actions.shutdown();
     println!("{}", summary.render(started.elapsed().as_secs_f64()));
     println!(
         "planted crisis: brand {} ad {} from {}; {}",

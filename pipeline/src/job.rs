@@ -37,7 +37,17 @@ pub struct ReplayJob {
     pub config: Config,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Kill-switch actions (`--fire-actions` or `--serve`); `None`: alerts are only recorded.
+    pub actions: Option<crate::actions::Actions>,
+    /// Keep the dataflow open after the input ends, for resumes through the API, until
+    /// [`STOP_SERVING`] is set (`--serve`); the final rows are written then.
+    pub serve: bool,
+    /// Facts read per second at most, over all workers (`--rate`, for latency benchmarks).
+    pub rate: Option<f64>,
 }
+
+/// Ends a `--serve` replay (SIGINT/SIGTERM).
+pub static STOP_SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Tables {
     brand: ParquetTable<BrandMinuteRow>,
@@ -128,6 +138,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         None
     };
     let ch_workers = ch_sink.clone();
+    let actions = job.actions.clone();
+    let serve = job.serve;
+    let rate = job.rate.filter(|r| *r > 0.0);
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -179,14 +192,46 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 let r = t.cases.push(rows);
                 t.check(r)
             });
-            sink!(outs.alerts_opened, "AlertsOpened", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, false));
-                for a in &rows {
-                    tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; would send pause_all_publishing when a webhook is configured");
-                }
-                t.summary.alerts_opened += rows.len() as u64;
-            });
+            {
+                // Kill-switch actions as alerts open (SPEC §6).
+                let tables = tables.clone();
+                let actions = actions.clone();
+                outs.alerts_opened.probe_with(&probe).sink(Pipeline, "AlertsOpened", move |(input, _frontier)| {
+                    input.for_each(|cap, data| {
+                        let epoch = *cap.least().expect("a time");
+                        for a in data.iter() {
+                            match &actions {
+                                Some(x) => x.on_alert_opened(a, x.read_at(epoch)),
+                                None => tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
+                            }
+                        }
+                        let t = &mut *tables.borrow_mut();
+                        t.ch_push(data, version(epoch, false));
+                        t.summary.alerts_opened += data.len() as u64;
+                    });
+                });
+            }
+            {
+                let actions = actions.clone();
+                outs.auto_resumed.probe_with(&probe).sink(Pipeline, "AutoResumed", move |(input, _frontier)| {
+                    input.for_each(|_cap, data| {
+                        for b in data.iter() {
+                            match &actions {
+                                Some(x) => x.on_auto_resume(b),
+                                None => tracing::info!(brand_id = %b, "publishing auto-resumed (no crisis active); no action sent"),
+                            }
+                        }
+                    });
+                });
+            }
+            let actions_final = actions.clone();
             sink!(outs.alerts, "ParquetAlerts", |t, rows, epoch| {
+                let mut rows = rows;
+                if let Some(x) = &actions_final {
+                    for r in rows.iter_mut() {
+                        x.annotate_final(r);
+                    }
+                }
                 t.summary.add_alerts(&rows);
                 t.ch_push(&rows, version(epoch, true));
                 let r = t.alerts.push(rows);
@@ -246,7 +291,13 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         // Every worker reports at epoch 0, so the watermark knows all of them from the start.
         let mut current: Epoch = 0;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
+        let started = std::time::Instant::now();
+        let mut facts_read = 0u64;
+        let mut last_report = WatermarkReport { worker: index, ..Default::default() };
         loop {
+            if let Some(x) = &actions {
+                x.note_read(current, now_ms());
+            }
             let mut dead = Vec::new();
             let mut read_lines = 0u64;
             let mut late = 0u64;
@@ -264,6 +315,19 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                     }
                     let line = p.take().expect("peeked");
                     read_lines += 1;
+                    if let Some(r) = rate {
+                        // Paced reading (benchmarks): this worker's share of `rate`, the
+                        // dataflow kept moving meanwhile.
+                        // Checked every 32 records: parking per record costs more than the
+                        // record itself.
+                        facts_read += 1;
+                        if facts_read % 32 == 0 {
+                            let due = std::time::Duration::from_secs_f64(facts_read as f64 * peers as f64 / r);
+                            while started.elapsed() < due {
+                                worker.step_or_park(Some(due - started.elapsed()));
+                            }
+                        }
+                    }
                     let pos = Pos { partition: p.partition, offset: line.line };
                     match line.decoded {
                         Err(e) => dead.push(dead_letter(&p.spec, p.partition, line.line, e.reason.code(), e.detail, &line.bytes)),
@@ -310,6 +374,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 checkpoint: false,
             };
             reports_in.send(report);
+            last_report = report;
             {
                 let mut t = tables.borrow_mut();
                 t.summary.lines_read += read_lines;
@@ -354,6 +419,27 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             while sent.len() > MAX_EPOCHS_IN_FLIGHT {
                 let oldest = sent.pop_front().expect("non-empty");
                 worker.step_while(|| probe.less_equal(&oldest));
+            }
+        }
+        if let (0, true, Some(x)) = (index, serve, &actions) {
+            // `--serve`: worker 0 keeps the dataflow open for resumes through the API (each
+            // in an epoch of its own) until a stop signal; then every state is written final.
+            loop {
+                let resumes = x.take_resumes();
+                if !resumes.is_empty() || current == sent.back().copied().unwrap_or(0) {
+                    current += 1;
+                    facts_in.advance_to(current);
+                    dims_in.advance_to(current);
+                    reports_in.advance_to(current);
+                    for (brand_id, _) in resumes {
+                        dims_in.send(Dim::Resume { brand_id });
+                    }
+                    reports_in.send(last_report);
+                }
+                if STOP_SERVING.load(Ordering::SeqCst) {
+                    break;
+                }
+                worker.step_or_park(Some(std::time::Duration::from_millis(5)));
             }
         }
         drop(facts_in);

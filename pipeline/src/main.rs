@@ -1,9 +1,11 @@
 //! `brandpulse`: the stream-processing job's command line (SPEC §8).
 
+mod actions;
 mod checkpoint;
 mod config;
 mod demo;
 mod generate;
+mod http;
 mod job;
 mod metrics;
 mod produce;
@@ -77,6 +79,20 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Send the kill-switch actions of the replayed alerts (replay is history: by default
+        /// they are only recorded), through the outbox of `--state-dir`.
+        #[arg(long)]
+        fire_actions: bool,
+        /// Directory of the kill-switch outbox (overrides `run.state_dir`; with `--fire-actions`).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Serve the HTTP API (`http.listen`) and keep the job open after the input ends, for
+        /// resumes, until SIGINT/SIGTERM; then write the final rows.
+        #[arg(long)]
+        serve: bool,
+        /// Read at most this many records per second (latency benchmarks; default: unpaced).
+        #[arg(long)]
+        rate: Option<f64>,
         #[command(flatten)]
         cluster: Cluster,
     },
@@ -165,18 +181,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!("no command given: try `brandpulse demo`, or `brandpulse --help`");
     };
     match command {
-        Command::Replay { input, out, epoch_seconds, quiet, cluster } => {
+        Command::Replay { input, out, epoch_seconds, quiet, fire_actions, state_dir, serve, rate, cluster } => {
             if let Some(e) = epoch_seconds {
                 config.replay.epoch_seconds = e;
             }
+            if let Some(d) = state_dir {
+                config.run.state_dir = d;
+            }
             let started = Instant::now();
+            let actions = if fire_actions || serve {
+                Some(actions::Actions::new(&config.actions, fire_actions, Some(&config.run.state_dir))?)
+            } else {
+                None
+            };
+            if serve {
+                let a = actions.as_ref().expect("created for --serve");
+                http::serve(&config.http, a)?;
+                let _ = ctrlc::set_handler(|| job::STOP_SERVING.store(true, std::sync::atomic::Ordering::SeqCst));
+            }
+            http::READY.store(true, std::sync::atomic::Ordering::Relaxed);
             let summary = job::run_replay(job::ReplayJob {
                 input,
                 out: out.clone(),
                 workers: cluster.workers,
-                config,
+                config: config.clone(),
                 progress: !quiet,
+                actions: actions.clone(),
+                serve,
+                rate,
             })?;
+            if let Some(a) = actions {
+                if !a.drain(std::time::Duration::from_secs(config.actions.deadline_seconds + 5)) {
+                    eprintln!("kill-switch actions still being delivered at exit: they are sent again on the next start (outbox)");
+                }
+                a.shutdown();
+            }
             eprintln!("{}", summary.render(started.elapsed().as_secs_f64()));
             eprintln!("Parquet written under {}", out.display());
             Ok(())

@@ -40,7 +40,12 @@ pub fn render() -> String {
     };
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     one("brandpulse_kafka_records_read_total", "Records read from Kafka.", "counter", g(&KAFKA_RECORDS_READ));
-    one("brandpulse_kafka_consumer_errors_total", "Transient Kafka consumer errors.", "counter", g(&KAFKA_CONSUMER_ERRORS));
+    one(
+        "brandpulse_kafka_consumer_errors_total",
+        "Transient Kafka consumer errors.",
+        "counter",
+        g(&KAFKA_CONSUMER_ERRORS),
+    );
     one("brandpulse_late_events_total", "Late events (dead-lettered).", "counter", g(&LATE_EVENTS));
     one("brandpulse_duplicate_events_total", "Dropped duplicate events.", "counter", g(&DUPLICATE_EVENTS));
     one("brandpulse_dead_letters_total", "Dead-lettered records.", "counter", g(&DEAD_LETTERS));
@@ -48,7 +53,11 @@ pub fn render() -> String {
     one("brandpulse_backpressure_pauses_total", "Source pauses for backpressure.", "counter", g(&BACKPRESSURE_PAUSES));
     for (name, arr, help) in [
         ("brandpulse_kafka_delivered_total", &KAFKA_DELIVERED, "Kafka output messages delivered."),
-        ("brandpulse_kafka_delivery_failed_total", &KAFKA_DELIVERY_FAILED, "Kafka output messages that failed delivery."),
+        (
+            "brandpulse_kafka_delivery_failed_total",
+            &KAFKA_DELIVERY_FAILED,
+            "Kafka output messages that failed delivery.",
+        ),
         ("brandpulse_kafka_send_retried_total", &KAFKA_SEND_RETRIED, "Kafka sends retried on a full queue."),
     ] {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -61,5 +70,6 @@ pub fn render() -> String {
         "# HELP brandpulse_watermark_seconds The global event-time watermark.\n# TYPE brandpulse_watermark_seconds gauge\nbrandpulse_watermark_seconds {}",
         WATERMARK_MS.load(Ordering::Relaxed) as f64 / 1000.0
     );
+    crate::actions::render_metrics(&mut s);
     s
 }

@@ -43,12 +43,12 @@ pub fn key_of(topic: Topic, line: &[u8]) -> Option<String> {
 /// # Errors
 /// The broker is unreachable or refuses.
 pub fn ensure_topics(cfg: &KafkaConfig, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = cfg.client_config()?.create().context("creating the Kafka admin client")?;
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.client_config()?.create().context("creating the Kafka admin client")?;
     let timeout = Duration::from_secs(cfg.metadata_timeout_seconds.max(1));
-    let meta = admin
-        .inner()
-        .fetch_metadata(None, timeout)
-        .map_err(|e| anyhow::anyhow!("cannot reach the Kafka brokers `{}` ({e}); check key `kafka.brokers`", cfg.brokers))?;
+    let meta = admin.inner().fetch_metadata(None, timeout).map_err(|e| {
+        anyhow::anyhow!("cannot reach the Kafka brokers `{}` ({e}); check key `kafka.brokers`", cfg.brokers)
+    })?;
     let names: Vec<String> = Topic::ALL
         .iter()
         .map(|t| cfg.topics.input(*t).to_string())
@@ -60,11 +60,14 @@ pub fn ensure_topics(cfg: &KafkaConfig, partitions: i32) -> anyhow::Result<()> {
     }
     let new: Vec<NewTopic<'_>> =
         names.iter().map(|n| NewTopic::new(n, partitions.max(1), TopicReplication::Fixed(1))).collect();
-    let rt = futures_executor::block_on(admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(timeout))));
+    let rt =
+        futures_executor::block_on(admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(timeout))));
     for r in rt.context("creating topics")? {
         match r {
             Ok(t) => tracing::info!(topic = %t, partitions, "topic created"),
-            Err((t, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => tracing::debug!(topic = %t, "topic exists"),
+            Err((t, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {
+                tracing::debug!(topic = %t, "topic exists")
+            }
             Err((t, e)) => anyhow::bail!("creating topic `{t}`: {e}"),
         }
     }
@@ -86,7 +89,13 @@ pub struct Produced {
 ///
 /// # Errors
 /// The broker is unreachable, or delivery failed.
-pub fn generate_to_kafka(cfg: &KafkaConfig, mut gen: GenConfig, rate: f64, partitions: i32, live: bool) -> anyhow::Result<Produced> {
+pub fn generate_to_kafka(
+    cfg: &KafkaConfig,
+    mut gen: GenConfig,
+    rate: f64,
+    partitions: i32,
+    live: bool,
+) -> anyhow::Result<Produced> {
     ensure_topics(cfg, partitions)?;
     if live {
         gen.start_ms = operators::system_clock();
@@ -135,7 +144,11 @@ pub fn generate_to_kafka(cfg: &KafkaConfig, mut gen: GenConfig, rate: f64, parti
         *out.per_topic.entry(rec.topic).or_default() += 1;
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
-            eprintln!("generate: {facts} facts in {:.1} s ({:.0}/s)", started.elapsed().as_secs_f64(), facts as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "generate: {facts} facts in {:.1} s ({:.0}/s)",
+                started.elapsed().as_secs_f64(),
+                facts as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     producer.flush(Duration::from_secs(60)).map_err(|e| anyhow::anyhow!("flushing to Kafka: {e}"))?;

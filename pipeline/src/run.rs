@@ -182,6 +182,18 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     }
     let restored = Arc::new(restored);
     let outputs = Arc::new(KafkaOutputs::new(&config.kafka)?);
+    // --- kill switch (issue 5): dispatcher + outbox, Kafka control topic, HTTP API ---
+    let actions = crate::actions::Actions::new(&config.actions, true, Some(&config.run.state_dir))?;
+    {
+        let o = outputs.clone();
+        actions.set_control(Arc::new(move |brand: &str, json: &[u8]| o.control(brand, json)));
+    }
+    if let Err(e) = crate::http::serve(&config.http, &actions) {
+        tracing::error!(error = %format!("{e:#}"), "HTTP API not started; the job runs without it");
+    }
+    crate::http::READY.store(true, Ordering::Relaxed);
+    let actions_w = actions.clone();
+    // --- end kill switch ---
     let _ = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
             eprintln!("second stop signal: exiting without a last checkpoint");
@@ -210,6 +222,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let outputs = outputs_w.clone();
+        let actions = actions_w.clone(); // kill switch (issue 5)
         let part = restored.as_ref().as_ref().map(|r| r.parts[index].clone()).unwrap_or_default();
         let result = (|| -> anyhow::Result<Summary> {
             let tables = Rc::new(RefCell::new(Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?));
@@ -250,14 +263,30 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     t.summary.add_cases(&rows);
                     t.cases.hold(e, rows)
                 });
-                sink!(outs.alerts_opened, "AlertsOpened", |t, _e, rows, kout| {
+                // --- kill switch (issue 5): act as alerts open, annotate final rows, auto-resumes ---
+                let (act_open, act_final, act_resumed) = (actions.clone(), actions.clone(), actions.clone());
+                let epoch_ms_read = config.run.epoch_ms.max(1) as i64;
+                sink!(outs.alerts_opened, "AlertsOpened", |t, e, rows, kout| {
                     for a in &rows {
                         tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened");
+                        // Epoch `e` is the wall-clock batch starting at e × epoch_ms.
+                        act_open.on_alert_opened(a, Some(e as i64 * epoch_ms_read));
                         kout.alert(a);
                     }
                     t.summary.alerts_opened += rows.len() as u64;
                 });
+                sink!(outs.auto_resumed, "AutoResumed", |t, _e, rows, kout| {
+                    let _ = &t;
+                    for b in &rows {
+                        act_resumed.on_auto_resume(b);
+                    }
+                });
                 sink!(outs.alerts, "Alerts", |t, e, rows, kout| {
+                    let mut rows = rows;
+                    for a in rows.iter_mut() {
+                        act_final.annotate_final(a);
+                    }
+                    // --- end kill switch ---
                     for a in &rows {
                         kout.alert(a);
                     }
@@ -362,6 +391,12 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     // Dimension rows up to their end at start go in this epoch; facts read
                     // meanwhile go to the next one.
                     facts_in.advance_to(epoch + 1);
+                }
+                if index == 0 {
+                    // Kill switch (issue 5): resumes through the API reach the brand state.
+                    for (brand_id, _) in actions.take_resumes() {
+                        dims_in.send(Dim::Resume { brand_id });
+                    }
                 }
                 let stopping = STOP.load(Ordering::SeqCst);
                 let mut dead_rows = Vec::new();
@@ -512,6 +547,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             Err(e) => anyhow::bail!("a worker failed: {e}"),
         }
     }
+    actions.drain(Duration::from_secs(config.actions.deadline_seconds + 5)); // kill switch (issue 5)
     outputs.flush(Duration::from_secs(30))?;
     if stop_at_end {
         store.mark_finished()?;

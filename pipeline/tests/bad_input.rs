@@ -32,54 +32,29 @@ fn corpus_dir() -> PathBuf {
 
 fn load_expectations() -> BTreeMap<String, Case> {
     let path = corpus_dir().join("expected.tsv");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let mut cases = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
-        if trimmed.is_empty()
-            || trimmed.starts_with('#')
-            || (i == 0 && trimmed.starts_with("file\t"))
-        {
+        if trimmed.is_empty() || trimmed.starts_with('#') || (i == 0 && trimmed.starts_with("file\t")) {
             continue;
         }
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(
-            fields.len(),
-            4,
-            "expected.tsv line {}: want 4 tab-separated fields: {line:?}",
-            i + 1
-        );
+        assert_eq!(fields.len(), 4, "expected.tsv line {}: want 4 tab-separated fields: {line:?}", i + 1);
         let file = fields[0].to_string();
         let topic = file
             .split_once("__")
             .map(|(t, _)| t.to_string())
-            .unwrap_or_else(|| {
-                panic!(
-                    "expected.tsv line {}: {file} is not named <topic>__<case>.ndjson",
-                    i + 1
-                )
-            });
-        assert!(
-            TOPICS.contains(&topic.as_str()),
-            "expected.tsv line {}: unknown topic {topic:?}",
-            i + 1
-        );
+            .unwrap_or_else(|| panic!("expected.tsv line {}: {file} is not named <topic>__<case>.ndjson", i + 1));
+        assert!(TOPICS.contains(&topic.as_str()), "expected.tsv line {}: unknown topic {topic:?}", i + 1);
         let case = Case {
             topic,
-            line: fields[1]
-                .parse()
-                .unwrap_or_else(|_| panic!("expected.tsv line {}: bad line number", i + 1)),
+            line: fields[1].parse().unwrap_or_else(|_| panic!("expected.tsv line {}: bad line number", i + 1)),
             reason: fields[2].to_string(),
-            good_rows: fields[3]
-                .parse()
-                .unwrap_or_else(|_| panic!("expected.tsv line {}: bad good_rows", i + 1)),
+            good_rows: fields[3].parse().unwrap_or_else(|_| panic!("expected.tsv line {}: bad good_rows", i + 1)),
             file: file.clone(),
         };
-        assert!(
-            cases.insert(file.clone(), case).is_none(),
-            "expected.tsv: {file} listed twice"
-        );
+        assert!(cases.insert(file.clone(), case).is_none(), "expected.tsv: {file} listed twice");
     }
     cases
 }
@@ -109,9 +84,7 @@ fn every_corpus_file_has_an_expectation() {
     }
     for (f, case) in &cases {
         if !files.contains(f) {
-            problems.push(format!(
-                "expected.tsv names {f}, which is not in tests/bad_input/"
-            ));
+            problems.push(format!("expected.tsv names {f}, which is not in tests/bad_input/"));
             continue;
         }
         if !f.ends_with(".ndjson") {
@@ -121,16 +94,10 @@ fn every_corpus_file_has_an_expectation() {
         let bytes = std::fs::read(corpus_dir().join(f)).unwrap();
         let lines = split_lines(&bytes);
         if case.line == 0 || case.line > lines.len() {
-            problems.push(format!(
-                "{f}: bad line {} outside the file's {} lines",
-                case.line,
-                lines.len()
-            ));
+            problems.push(format!("{f}: bad line {} outside the file's {} lines", case.line, lines.len()));
         }
         if case.line == 1 || case.line == lines.len() {
-            problems.push(format!(
-                "{f}: the bad line must have good lines before and after it"
-            ));
+            problems.push(format!("{f}: the bad line must have good lines before and after it"));
         }
         if lines.len() as u64 - 1 != case.good_rows {
             problems.push(format!(
@@ -141,13 +108,8 @@ fn every_corpus_file_has_an_expectation() {
             ));
         }
         for (i, l) in lines.iter().enumerate() {
-            if i + 1 != case.line
-                && serde_json::from_slice::<serde_json::Map<String, Value>>(l).is_err()
-            {
-                problems.push(format!(
-                    "{f}: line {} should be a good record but is not a JSON object",
-                    i + 1
-                ));
+            if i + 1 != case.line && serde_json::from_slice::<serde_json::Map<String, Value>>(l).is_err() {
+                problems.push(format!("{f}: line {} should be a good record but is not a JSON object", i + 1));
             }
         }
     }
@@ -208,12 +170,7 @@ fn check_case(case: &Case) -> Vec<String> {
             .rows
             .iter()
             .map(|r| {
-                format!(
-                    "(topic={} offset={} reason={})",
-                    field(r, "topic"),
-                    field(r, "offset"),
-                    field(r, "reason")
-                )
+                format!("(topic={} offset={} reason={})", field(r, "topic"), field(r, "offset"), field(r, "reason"))
             })
             .collect();
         problems.push(format!(
@@ -222,17 +179,9 @@ fn check_case(case: &Case) -> Vec<String> {
             rows.join(", ")
         ));
     }
-    if let Some(row) = dl
-        .rows
-        .iter()
-        .find(|r| r.get("offset").and_then(Value::as_u64) == Some(case.line as u64))
-    {
+    if let Some(row) = dl.rows.iter().find(|r| r.get("offset").and_then(Value::as_u64) == Some(case.line as u64)) {
         if row.get("topic").and_then(Value::as_str) != Some(case.topic.as_str()) {
-            problems.push(format!(
-                "{label}: dead-letter topic {} (expected {})",
-                field(row, "topic"),
-                case.topic
-            ));
+            problems.push(format!("{label}: dead-letter topic {} (expected {})", field(row, "topic"), case.topic));
         }
         if row.get("reason").and_then(Value::as_str) != Some(case.reason.as_str()) {
             problems.push(format!(
@@ -262,16 +211,10 @@ fn check_case(case: &Case) -> Vec<String> {
         }
         let source = row.get("source").and_then(Value::as_str).unwrap_or("");
         if !source.ends_with(&format!("{}.ndjson", case.topic)) {
-            problems.push(format!(
-                "{label}: dead-letter source {source:?} does not name {}.ndjson",
-                case.topic
-            ));
+            problems.push(format!("{label}: dead-letter source {source:?} does not name {}.ndjson", case.topic));
         }
     } else {
-        problems.push(format!(
-            "{label}: no dead-letter row for line {} (reason {})",
-            case.line, case.reason
-        ));
+        problems.push(format!("{label}: no dead-letter row for line {} (reason {})", case.line, case.reason));
     }
 
     // The good records all count.
@@ -280,22 +223,15 @@ fn check_case(case: &Case) -> Vec<String> {
             "sum of brand_metrics_minute.mentions",
             sum_u64(&read_table(out.path(), &BRAND_METRICS).rows, "mentions"),
         )),
-        "ad_comments" | "ads" => Some((
-            "sum of ad_metrics_minute.comments",
-            sum_u64(&read_table(out.path(), &AD_METRICS).rows, "comments"),
-        )),
-        "care_events" => Some((
-            "care_cases rows",
-            read_table(out.path(), &CARE_CASES).rows.len() as u64,
-        )),
+        "ad_comments" | "ads" => {
+            Some(("sum of ad_metrics_minute.comments", sum_u64(&read_table(out.path(), &AD_METRICS).rows, "comments")))
+        }
+        "care_events" => Some(("care_cases rows", read_table(out.path(), &CARE_CASES).rows.len() as u64)),
         _ => None, // brands: exit 0 and the single dead-letter row are the checks
     };
     if let Some((what, n)) = counted {
         if n != case.good_rows {
-            problems.push(format!(
-                "{label}: {what} = {n}, expected {} (the good records)",
-                case.good_rows
-            ));
+            problems.push(format!("{label}: {what} = {n}, expected {} (the good records)", case.good_rows));
         }
     }
     problems
@@ -307,10 +243,7 @@ fn bad_input_corpus_is_dead_lettered_and_good_records_count() {
     assert!(!cases.is_empty(), "no bad-input cases");
     let queue = Mutex::new(cases.into_iter());
     let problems = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 2);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {

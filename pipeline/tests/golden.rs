@@ -22,10 +22,7 @@ fn check_scenario(input: &Path, extra: &[&str], label: &str) {
     let out = tempfile::tempdir().expect("temp dir");
     run_replay(input, out.path(), extra);
     let diffs = compare_output(out.path());
-    assert_no_diffs(
-        &format!("golden scenario [{label}] (flags {extra:?})"),
-        &diffs,
-    );
+    assert_no_diffs(&format!("golden scenario [{label}] (flags {extra:?})"), &diffs);
 }
 
 /// Differences between the Parquet output under `out` and `tests/golden/expected/`.
@@ -34,14 +31,8 @@ fn compare_output(out: &Path) -> Vec<String> {
     for spec in ALL_TABLES {
         let data = read_table(out, spec);
         diffs.extend(data.problems.iter().cloned());
-        let expected = normalize_expected(
-            spec,
-            load_expected(
-                &golden_dir()
-                    .join("expected")
-                    .join(format!("{}.json", spec.name)),
-            ),
-        );
+        let expected =
+            normalize_expected(spec, load_expected(&golden_dir().join("expected").join(format!("{}.json", spec.name))));
         if spec.name == DEAD_LETTER.name {
             diffs.extend(check_dead_letter_extras(&data.rows));
         }
@@ -74,9 +65,7 @@ fn golden_expected_files_are_well_formed() {
     // Guards the hand-written expectations themselves: every column present, keys unique,
     // timestamps parse, every dead-letter raw value is the named input line.
     for spec in ALL_TABLES {
-        let path = golden_dir()
-            .join("expected")
-            .join(format!("{}.json", spec.name));
+        let path = golden_dir().join("expected").join(format!("{}.json", spec.name));
         let rows = normalize_expected(spec, load_expected(&path));
         let mut diffs = compare_rows(spec, &rows, &rows);
         diffs.retain(|d| !d.contains("null but the contract"));
@@ -85,9 +74,7 @@ fn golden_expected_files_are_well_formed() {
             for row in &rows {
                 let topic = row["topic"].as_str().unwrap();
                 let line = row["offset"].as_u64().unwrap() as usize;
-                let bytes =
-                    std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson")))
-                        .unwrap();
+                let bytes = std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
                 let lines = split_lines(&bytes);
                 assert_eq!(
                     row["raw"],
@@ -101,38 +88,22 @@ fn golden_expected_files_are_well_formed() {
 
 #[test]
 fn golden_epoch1s_workers1() {
-    check_scenario(
-        &golden_dir().join("input"),
-        &["--epoch-seconds", "1", "-w", "1"],
-        "epoch 1 s, 1 worker",
-    );
+    check_scenario(&golden_dir().join("input"), &["--epoch-seconds", "1", "-w", "1"], "epoch 1 s, 1 worker");
 }
 
 #[test]
 fn golden_epoch1s_workers2() {
-    check_scenario(
-        &golden_dir().join("input"),
-        &["--epoch-seconds", "1", "-w", "2"],
-        "epoch 1 s, 2 workers",
-    );
+    check_scenario(&golden_dir().join("input"), &["--epoch-seconds", "1", "-w", "2"], "epoch 1 s, 2 workers");
 }
 
 #[test]
 fn golden_epoch1h_workers1() {
-    check_scenario(
-        &golden_dir().join("input"),
-        &["--epoch-seconds", "3600", "-w", "1"],
-        "epoch 1 h, 1 worker",
-    );
+    check_scenario(&golden_dir().join("input"), &["--epoch-seconds", "3600", "-w", "1"], "epoch 1 h, 1 worker");
 }
 
 #[test]
 fn golden_epoch1h_workers2() {
-    check_scenario(
-        &golden_dir().join("input"),
-        &["--epoch-seconds", "3600", "-w", "2"],
-        "epoch 1 h, 2 workers",
-    );
+    check_scenario(&golden_dir().join("input"), &["--epoch-seconds", "3600", "-w", "2"], "epoch 1 h, 2 workers");
 }
 
 /// The same scenario with the fact files gzip-compressed (`<topic>.ndjson.gz`).
@@ -141,11 +112,9 @@ fn golden_gzip_input() {
     use std::io::Write;
     let input = tempfile::tempdir().expect("temp dir");
     for topic in TOPICS {
-        let bytes =
-            std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
+        let bytes = std::fs::read(golden_dir().join("input").join(format!("{topic}.ndjson"))).unwrap();
         if matches!(topic, "mentions" | "ad_comments" | "care_events") {
-            let file =
-                std::fs::File::create(input.path().join(format!("{topic}.ndjson.gz"))).unwrap();
+            let file = std::fs::File::create(input.path().join(format!("{topic}.ndjson.gz"))).unwrap();
             let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::default());
             enc.write_all(&bytes).unwrap();
             enc.finish().unwrap();
@@ -153,9 +122,5 @@ fn golden_gzip_input() {
             std::fs::write(input.path().join(format!("{topic}.ndjson")), bytes).unwrap();
         }
     }
-    check_scenario(
-        input.path(),
-        &["--epoch-seconds", "60", "-w", "2"],
-        "gzip fact files, epoch 60 s, 2 workers",
-    );
+    check_scenario(input.path(), &["--epoch-seconds", "60", "-w", "2"], "gzip fact files, epoch 60 s, 2 workers");
 }

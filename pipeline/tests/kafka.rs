@@ -39,7 +39,9 @@ fn partition_of(topic: &str, line: &[u8], partitions: i32) -> i32 {
         "care_events" => "case_id",
         _ => "event_id",
     };
-    let key = serde_json::from_slice::<Value>(line).ok().and_then(|v| v.get(field).and_then(Value::as_str).map(str::to_string));
+    let key = serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|v| v.get(field).and_then(Value::as_str).map(str::to_string));
     match key {
         None => 0,
         Some(k) => {
@@ -81,7 +83,11 @@ fn write_files(dir: &Path, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>) {
     }
 }
 
-fn produce_all(broker: &Broker, parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>, range: impl Fn(&str, usize) -> std::ops::Range<usize>) {
+fn produce_all(
+    broker: &Broker,
+    parts: &BTreeMap<String, Vec<Vec<Vec<u8>>>>,
+    range: impl Fn(&str, usize) -> std::ops::Range<usize>,
+) {
     for (t, ps) in parts {
         let mut msgs = Vec::new();
         for (p, ls) in ps.iter().enumerate() {
@@ -126,7 +132,11 @@ fn canonical(out: &Path) -> BTreeMap<&'static str, Vec<String>> {
     m
 }
 
-fn assert_same(context: &str, expected: &BTreeMap<&'static str, Vec<String>>, actual: &BTreeMap<&'static str, Vec<String>>) {
+fn assert_same(
+    context: &str,
+    expected: &BTreeMap<&'static str, Vec<String>>,
+    actual: &BTreeMap<&'static str, Vec<String>>,
+) {
     for (table, e) in expected {
         let a = &actual[table];
         let missing: Vec<_> = e.iter().filter(|r| !a.contains(r)).collect();
@@ -163,8 +173,10 @@ fn golden_over_single_partition_topics_gives_the_hand_computed_rows() {
                 assert_eq!(r["source"], Value::from(format!("kafka:{}", r["topic"].as_str().unwrap())));
             }
         }
-        let expected =
-            normalize_expected(spec, load_expected(&tests_dir().join("golden/expected").join(format!("{}.json", spec.name))));
+        let expected = normalize_expected(
+            spec,
+            load_expected(&tests_dir().join("golden/expected").join(format!("{}.json", spec.name))),
+        );
         diffs.extend(compare_rows(spec, &expected, &data.rows));
     }
     assert_no_diffs("golden scenario over Kafka (run --stop-at-end -w 2)", &diffs);
@@ -200,12 +212,18 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
     let golden: BTreeMap<&str, i32> = TOPICS.iter().map(|t| (*t, 1)).collect();
     let parts = split(&golden);
     produce_all(&broker, &parts, |_, n| 0..n);
-    let good = |i: u32| format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes();
+    let good = |i: u32| {
+        format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes()
+    };
     let extra: Vec<(i32, Option<String>, Vec<u8>)> = vec![
         (1, None, good(1)),
         (1, None, b"{not json".to_vec()),
         (1, None, good(2)),
-        (1, None, br#"{"event_id":"x-9","brand_id":"umbrella","platform":"x","author_id":"u","text":"no ts"}"#.to_vec()),
+        (
+            1,
+            None,
+            br#"{"event_id":"x-9","brand_id":"umbrella","platform":"x","author_id":"u","text":"no ts"}"#.to_vec(),
+        ),
         (1, None, br#"[1,2]"#.to_vec()),
         (1, None, good(3)),
     ];
@@ -224,7 +242,12 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
         .iter()
         .map(|(_, _, key, v)| {
             let j: Value = serde_json::from_slice(v).expect("DLQ message is JSON");
-            (j["partition"].as_i64().unwrap(), j["offset"].as_i64().unwrap(), j["reason"].as_str().unwrap().to_string(), key.clone().unwrap_or_default())
+            (
+                j["partition"].as_i64().unwrap(),
+                j["offset"].as_i64().unwrap(),
+                j["reason"].as_str().unwrap().to_string(),
+                key.clone().unwrap_or_default(),
+            )
         })
         .filter(|(p, ..)| *p == 1)
         .collect();
@@ -239,12 +262,16 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
         ]
     );
     // Every good record is counted: the golden mentions (hand-computed total) plus our three.
-    let expected_total = sum_u64(&load_expected(&tests_dir().join("golden/expected/brand_metrics_minute.json")), "mentions");
+    let expected_total =
+        sum_u64(&load_expected(&tests_dir().join("golden/expected/brand_metrics_minute.json")), "mentions");
     let rows = read_table(&out, &BRAND_METRICS).rows;
     assert_eq!(sum_u64(&rows, "mentions"), expected_total + 3);
     let umbrella_1030: u64 = rows
         .iter()
-        .filter(|r| r["brand_id"] == "umbrella" && r["window_start"].as_i64() == Some(rfc3339_ms("2026-11-24T10:30:00Z").unwrap()))
+        .filter(|r| {
+            r["brand_id"] == "umbrella"
+                && r["window_start"].as_i64() == Some(rfc3339_ms("2026-11-24T10:30:00Z").unwrap())
+        })
         .map(|r| r["mentions"].as_u64().unwrap())
         .sum();
     assert_eq!(umbrella_1030, 3, "x-1, x-2, x-3 in umbrella's [10:30] window");
@@ -257,7 +284,8 @@ fn checkpointed_fact_offsets(state: &Path, fact_numbers: &[u32]) -> Option<i64> 
     let mut sum = 0;
     for w in 0..2 {
         let part: Value =
-            serde_json::from_slice(&std::fs::read(state.join(format!("checkpoints/{epoch}/worker-{w}.json"))).ok()?).ok()?;
+            serde_json::from_slice(&std::fs::read(state.join(format!("checkpoints/{epoch}/worker-{w}.json"))).ok()?)
+                .ok()?;
         for (k, c) in part["cursors"].as_object()? {
             if fact_numbers.contains(&k.parse().ok()?) {
                 sum += c["next_offset"].as_i64()?;
@@ -293,7 +321,8 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
     }
     let is_dim = |t: &str| TOPICS[..2].contains(&t);
     // KEEP_TEST_FILES=1 keeps the job's files for inspection.
-    let dir = tempfile::Builder::new().disable_cleanup(std::env::var_os("KEEP_TEST_FILES").is_some()).tempdir().unwrap();
+    let dir =
+        tempfile::Builder::new().disable_cleanup(std::env::var_os("KEEP_TEST_FILES").is_some()).tempdir().unwrap();
     eprintln!("job files: {}", dir.path().display());
     write_files(&dir.path().join("files"), &parts);
     let state = dir.path().join("state");
@@ -303,11 +332,16 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
     // Run 1: live, over the facts before the cut and all dimension rows.
     let cuts: BTreeMap<(String, usize), usize> = parts
         .iter()
-        .flat_map(|(t, ps)| ps.iter().enumerate().map(move |(p, ls)| ((t.clone(), p), if is_dim(t) { ls.len() } else { cut(ls) })))
+        .flat_map(|(t, ps)| {
+            ps.iter().enumerate().map(move |(p, ls)| ((t.clone(), p), if is_dim(t) { ls.len() } else { cut(ls) }))
+        })
         .collect();
     for (t, ps) in &parts {
-        let msgs: Vec<_> =
-            ps.iter().enumerate().flat_map(|(p, ls)| ls[..cuts[&(t.clone(), p)]].iter().map(move |l| (p as i32, None, l.clone()))).collect();
+        let msgs: Vec<_> = ps
+            .iter()
+            .enumerate()
+            .flat_map(|(p, ls)| ls[..cuts[&(t.clone(), p)]].iter().map(move |l| (p as i32, None, l.clone())))
+            .collect();
         broker.produce(t, &msgs);
     }
     let produced_facts: i64 = cuts.iter().filter(|((t, _), _)| !is_dim(t)).map(|(_, n)| *n as i64).sum();
@@ -321,7 +355,10 @@ fn killed_and_restarted_from_the_checkpoint_skips_nothing_and_counts_once() {
             break;
         }
         if let Some(status) = job.try_wait().unwrap() {
-            panic!("run 1 exited early ({status}): {}", std::fs::read_to_string(dir.path().join("log1")).unwrap_or_default());
+            panic!(
+                "run 1 exited early ({status}): {}",
+                std::fs::read_to_string(dir.path().join("log1")).unwrap_or_default()
+            );
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),

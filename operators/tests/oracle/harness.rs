@@ -3,7 +3,9 @@
 
 use super::gen::Scenario;
 use brandpulse_operators::watermark::PartitionClock;
-use brandpulse_operators::{brandpulse_with, Dim, Snapshots, Epoch, Fact, Gauges, Inputs, Params, Pos, WatermarkReport};
+use brandpulse_operators::{
+    brandpulse_with, Dim, Epoch, Fact, Gauges, Inputs, Params, Pos, Snapshots, WatermarkReport,
+};
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, Event, Topic};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -348,7 +350,6 @@ fn run_raw(
 
 /// The sorted outputs captured in `sinks`.
 fn collect(sinks: &Sinks) -> Outputs {
-
     fn take<T>(s: &Sink<T>) -> Vec<(Epoch, T)> {
         std::mem::take(&mut *s.lock().expect("lock"))
     }

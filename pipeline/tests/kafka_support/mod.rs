@@ -66,7 +66,15 @@ impl Broker {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -75,7 +83,11 @@ impl Broker {
         let broker = Broker { child, address: format!("127.0.0.1:{port}") };
         let started = Instant::now();
         while TcpStream::connect(&broker.address).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tansu did not listen on {} within 20 s", broker.address);
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "tansu did not listen on {} within 20 s",
+                broker.address
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         broker
@@ -116,8 +128,15 @@ impl Broker {
 
     /// Reads `topic` (all partitions, from the beginning) until `want` messages arrived or
     /// `timeout`; returns `(partition, offset, key, value)`.
-    pub fn consume_all(&self, topic: &str, partitions: i32, want: usize, timeout: Duration) -> Vec<(i32, i64, Option<String>, Vec<u8>)> {
-        let c: BaseConsumer = self.client().set("group.id", "test-reader").set("enable.auto.commit", "false").create().expect("consumer");
+    pub fn consume_all(
+        &self,
+        topic: &str,
+        partitions: i32,
+        want: usize,
+        timeout: Duration,
+    ) -> Vec<(i32, i64, Option<String>, Vec<u8>)> {
+        let c: BaseConsumer =
+            self.client().set("group.id", "test-reader").set("enable.auto.commit", "false").create().expect("consumer");
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition_offset(topic, p, Offset::Beginning).expect("tpl");
@@ -163,7 +182,11 @@ pub fn run_bin(args: &[&str], env: &[(String, String)], log: &Path) -> String {
         }
         if started.elapsed() > Duration::from_secs(180) {
             let _ = child.kill();
-            panic!("`{bin} {}` did not finish within 180 s:\n{}", args.join(" "), std::fs::read_to_string(log).unwrap_or_default());
+            panic!(
+                "`{bin} {}` did not finish within 180 s:\n{}",
+                args.join(" "),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -56,7 +56,11 @@ pub fn discover(dir: &Path) -> anyhow::Result<Vec<FileSpec>> {
         found.sort();
         for w in found.windows(2) {
             if w[0].0 == w[1].0 {
-                anyhow::bail!("both {} and {} exist: keep one", dir.join(&w[0].1).display(), dir.join(&w[1].1).display());
+                anyhow::bail!(
+                    "both {} and {} exist: keep one",
+                    dir.join(&w[0].1).display(),
+                    dir.join(&w[1].1).display()
+                );
             }
         }
         for (_, name) in found {

@@ -100,7 +100,8 @@ impl Default for KafkaConfig {
 }
 
 /// Settings that must never sit in the config file.
-const SECRET_KEYS: [&str; 4] = ["sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret"];
+const SECRET_KEYS: [&str; 4] =
+    ["sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret"];
 
 impl KafkaConfig {
     /// The librdkafka settings common to consumer and producer: brokers, the pass-through table,

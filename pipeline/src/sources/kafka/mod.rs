@@ -42,11 +42,8 @@ pub struct PartitionId {
 /// # Errors
 /// The broker is unreachable, or an input topic does not exist.
 pub fn discover(cfg: &KafkaConfig) -> anyhow::Result<Vec<PartitionId>> {
-    let consumer: BaseConsumer = cfg
-        .client_config()?
-        .set("group.id", "brandpulse-metadata")
-        .create()
-        .context("creating the Kafka client")?;
+    let consumer: BaseConsumer =
+        cfg.client_config()?.set("group.id", "brandpulse-metadata").create().context("creating the Kafka client")?;
     let timeout = Duration::from_secs(cfg.metadata_timeout_seconds.max(1));
     let meta = consumer.fetch_metadata(None, timeout).map_err(|e| {
         anyhow::anyhow!(
@@ -230,7 +227,8 @@ impl KafkaSource {
                 .context("building the assignment")?;
         }
         consumer.assign(&tpl).context("assigning partitions")?;
-        let lookup = partitions.iter().enumerate().map(|(i, p)| ((p.id.kafka_topic.clone(), p.id.partition), i)).collect();
+        let lookup =
+            partitions.iter().enumerate().map(|(i, p)| ((p.id.kafka_topic.clone(), p.id.partition), i)).collect();
         Ok(KafkaSource { consumer: Some(consumer), partitions, lookup })
     }
 
