@@ -163,6 +163,13 @@ static FINAL_EPOCH: AtomicU64 = AtomicU64::new(0);
 /// Configuration, the broker, the state directory or an output failed.
 pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let config = job.config.clone();
+    if config.clickhouse.enabled() {
+        // Refuse rather than drop the analysts' rows silently.
+        anyhow::bail!(
+            "key `clickhouse.url`: the ClickHouse sink is not wired into `run` yet (it works with `replay`); \
+             unset `clickhouse.url` (or BRANDPULSE_CLICKHOUSE__URL) for `run`"
+        );
+    }
     let params = config.params()?;
     let workers = job.workers.max(1);
     let partitions = kafka::discover(&config.kafka)?;
