@@ -165,6 +165,11 @@ pub fn job_env(broker: &Broker, state: &Path, out: &Path) -> Vec<(String, String
         ("BRANDPULSE_RUN__STATE_DIR".into(), state.display().to_string()),
         ("BRANDPULSE_RUN__PARQUET_DIR".into(), out.display().to_string()),
         ("BRANDPULSE_RUN__CHECKPOINT_SECONDS".into(), "1".into()),
+        // Actions recorded as `dry_run`, as replay records them: these tests compare data with
+        // replay; tests/kill_switch.rs covers the actions.
+        ("BRANDPULSE_ACTIONS__ENABLED".into(), "false".into()),
+        // Any free port: tests run side by side.
+        ("BRANDPULSE_HTTP__LISTEN".into(), "127.0.0.1:0".into()),
     ]
 }
 
