@@ -132,6 +132,10 @@ pub struct RunConfig {
     pub max_epochs_in_flight: usize,
     /// Records a worker reads per epoch at most.
     pub max_records_per_epoch: usize,
+    /// Event-time width, in seconds, of the epochs in which a worker reads the backlog of its
+    /// partitions (catch-up, `sources::kafka::catch_up`): like `replay.epoch_seconds`, so a
+    /// backlog gives replay's results whatever order the partitions arrive in.
+    pub catch_up_epoch_seconds: u64,
 }
 
 impl Default for RunConfig {
@@ -143,6 +147,7 @@ impl Default for RunConfig {
             parquet_dir: PathBuf::from("brandpulse-out"),
             max_epochs_in_flight: 8,
             max_records_per_epoch: 50_000,
+            catch_up_epoch_seconds: 60,
         }
     }
 }

@@ -79,7 +79,7 @@ impl Tables {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     operators::system_clock()
 }
 

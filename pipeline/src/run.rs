@@ -1,11 +1,12 @@
 //! `brandpulse run`: the live job — Kafka in; Parquet, Kafka outputs (dead letters, alerts,
 //! control) out; periodic checkpoints so a restart continues where the last checkpoint left off.
 //!
-//! Epochs are wall-clock batches of `run.epoch_ms`: each worker reads its partitions for one
-//! epoch, reports its partitions' clocks for the watermark, and moves on; the operators process
-//! each epoch whole (in `(ts, partition, offset)` order), so results do not depend on how records
-//! fall into batches. The first epoch reads the dimension topics (brands, ads) up to their end at
-//! start, so facts of the backlog meet their dimension rows as replay does.
+//! Epochs: the first epoch reads the dimension topics (brands, ads) up to their end at start, so
+//! facts of the backlog meet their dimension rows as replay does. The backlog of the fact topics
+//! is then read in event-time epochs (catch-up, see `sources::kafka::catch_up`), so it gives
+//! replay's results whatever order the partitions arrive in; after it, epochs are wall-clock
+//! batches of `run.epoch_ms`. Each epoch, a worker reports its partitions' clocks for the
+//! watermark; the operators process each epoch whole, in `(ts, partition, offset)` order.
 //!
 //! Delivery: Parquet rows are written at checkpoints (every `run.checkpoint_seconds`) together
 //! with the operator state and the source offsets, so after a crash or `kill -9` the job resumes
@@ -18,6 +19,7 @@ use crate::metrics;
 use crate::sinks::kafka::KafkaOutputs;
 use crate::sinks::parquet::ParquetTable;
 use crate::sources::kafka::config::StartFrom;
+use crate::sources::kafka::catch_up::{CatchUp, Ready};
 use crate::sources::kafka::{self, Assigned, KafkaSource, PartitionCursor, PartitionId};
 use crate::summary::Summary;
 use operators::{Dim, Epoch, Fact, Inputs, Pos, WatermarkReport, NO_WATERMARK};
@@ -272,12 +274,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 });
                 // --- kill switch (issue 5): act as alerts open, annotate final rows, auto-resumes ---
                 let (act_open, act_final, act_resumed) = (actions.clone(), actions.clone(), actions.clone());
-                let epoch_ms_read = config.run.epoch_ms.max(1) as i64;
                 sink!(outs.alerts_opened, "AlertsOpened", |t, e, rows, kout| {
                     for a in &rows {
                         tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened");
-                        // Epoch `e` is the wall-clock batch starting at e × epoch_ms.
-                        act_open.on_alert_opened(a, Some(e as i64 * epoch_ms_read));
+                        // When this epoch's records were read (noted by the reading loop).
+                        act_open.on_alert_opened(a, act_open.read_at(e));
                         kout.alert(a);
                     }
                     t.summary.alerts_opened += rows.len() as u64;
@@ -340,7 +341,18 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let idle = Duration::from_secs(config.idle_timeout_seconds);
             let wall_epoch = || operators::system_clock() as u64 / epoch_ms;
             let restored_epoch = restored.as_ref().as_ref().map_or(0, |r| r.current.epoch);
-            let mut epoch: Epoch = wall_epoch().max(restored_epoch + 1);
+            // The first epoch reads the dimension topics; the catch-up epochs after it are
+            // `first + 1 + bucket` — the same numbers on every worker, so one event-time bucket
+            // is one epoch job-wide; live epochs after catch-up are wall-clock batches.
+            let first: Epoch = restored_epoch + 1;
+            let mut epoch: Epoch = first;
+            let mut catch_up = Some(CatchUp::new(
+                source.partitions.iter().map(|p| p.id.topic.is_fact()),
+                config.run.catch_up_epoch_seconds.max(1) as i64 * 1000,
+            ));
+            // A partition no longer holds catch-up back once it has read its backlog (with
+            // `--stop-at-end`: reached its end, quiet included, see `kafka::END_QUIET`).
+            let lane_done = |p: &Assigned| if stop_at_end { p.at_end() } else { p.next_offset >= p.start_high || p.backlog_read() };
             facts_in.advance_to(epoch);
             dims_in.advance_to(epoch);
             reports_in.advance_to(epoch);
@@ -352,15 +364,14 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let started = Instant::now();
             let mut bootstrapping = true;
 
-            // Decodes one record into the dataflow or the dead letters. Dimension rows go to
-            // `dim_epoch`, facts to `fact_epoch` (they differ only while bootstrapping).
-            let handle = |p: &mut Assigned, offset: i64, bytes: &[u8], facts_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Fact>, dims_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Dim>, tables: &mut Tables, epoch: Epoch| {
+            // Sends one decoded record into the dataflow, or returns its dead letter.
+            let deliver = |p: &mut Assigned, offset: i64, bytes: &[u8], decoded: schemas::Decoded, facts_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Fact>, dims_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Dim>, tables: &mut Tables| {
                 metrics::KAFKA_RECORDS_READ.fetch_add(1, Ordering::Relaxed);
                 tables.summary.lines_read += 1;
                 tables.summary.bytes_read += bytes.len() as u64;
                 let pos = Pos { partition: p.number, offset: offset as u64 };
                 let dead = |reason: String, detail: String| dead_letter(&p.id, offset, reason, detail, bytes);
-                match schemas::decode(p.id.topic, bytes, &defaults) {
+                match decoded {
                     Err(e) => {
                         let d = dead(e.reason.code(), e.detail);
                         Some(d)
@@ -378,7 +389,6 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                                 return Some(dead("late".into(), detail));
                             }
                         }
-                        let _ = epoch;
                         match ev {
                             Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
                             Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
@@ -394,10 +404,8 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let mut in_flight: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
             loop {
                 let deadline = Instant::now() + Duration::from_millis(epoch_ms);
-                if bootstrapping {
-                    // Dimension rows up to their end at start go in this epoch; facts read
-                    // meanwhile go to the next one.
-                    facts_in.advance_to(epoch + 1);
+                if catch_up.is_none() {
+                    actions.note_read(epoch, crate::job::now_ms());
                 }
                 if index == 0 {
                     // Kill switch (issue 5): resumes through the API reach the brand state.
@@ -412,12 +420,24 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     if behind {
                         metrics::BACKPRESSURE_PAUSES.fetch_add(1, Ordering::Relaxed);
                     }
-                    if !behind && !stopping {
+                    // Once every partition has read its backlog, catch-up only hands out what it
+                    // holds; reading goes on after it, in live epochs.
+                    let draining = catch_up.is_some()
+                        && !bootstrapping
+                        && source.partitions.iter().filter(|p| p.id.topic.is_fact()).all(|p| lane_done(p));
+                    if !behind && !stopping && !draining {
                         let slice = (Instant::now() + Duration::from_millis(2)).min(deadline);
                         let t = &mut *tables.borrow_mut();
+                        let held = &mut catch_up;
                         source.poll(slice, max_records, |p, rec| {
-                            if let Some(d) = handle(p, rec.offset, &rec.bytes, &mut facts_in, &mut dims_in, t, epoch) {
-                                dead_rows.push(d);
+                            let decoded = schemas::decode(p.id.topic, &rec.bytes, &defaults);
+                            match held.as_mut() {
+                                Some(c) if p.id.topic.is_fact() => c.push(rec.local, rec.offset, rec.bytes.into_owned(), decoded),
+                                _ => {
+                                    if let Some(d) = deliver(p, rec.offset, &rec.bytes, decoded, &mut facts_in, &mut dims_in, t) {
+                                        dead_rows.push(d);
+                                    }
+                                }
                             }
                         })?;
                     } else {
@@ -439,6 +459,34 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         if dims_done || started.elapsed() > Duration::from_secs(config.kafka.metadata_timeout_seconds.max(1)) {
                             break;
                         }
+                    } else if let (Some(c), false) = (catch_up.as_mut(), stopping) {
+                        match c.ready(|i| lane_done(&source.partitions[i])) {
+                            Ready::Wait => {}
+                            Ready::Bucket(b) => {
+                                // This worker's records of bucket `b`: one epoch.
+                                let e = (first + 1 + b).max(epoch);
+                                epoch = e;
+                                facts_in.advance_to(e);
+                                dims_in.advance_to(e);
+                                reports_in.advance_to(e);
+                                actions.note_read(e, crate::job::now_ms());
+                                let t = &mut *tables.borrow_mut();
+                                let records = c.take(b);
+                                tracing::trace!(worker = index, epoch = e, records = records.len(), still_held = c.held(), "catch-up epoch");
+                                for (local, r) in records {
+                                    let p = &mut source.partitions[local];
+                                    if let Some(d) = deliver(p, r.offset, &r.bytes, r.decoded, &mut facts_in, &mut dims_in, t) {
+                                        dead_rows.push(d);
+                                    }
+                                }
+                                break;
+                            }
+                            Ready::Finished => {
+                                tracing::info!(worker = index, epoch, "backlog read: live epochs from here");
+                                catch_up = None;
+                                break;
+                            }
+                        }
                     } else if Instant::now() >= deadline {
                         break;
                     }
@@ -457,10 +505,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 let mut active_min: Option<i64> = None;
                 let mut any_active = !stop_at_end;
                 let mut max_ts: Option<i64> = None;
-                for p in source.partitions.iter().filter(|p| p.id.topic.is_fact()) {
+                for (i, p) in source.partitions.iter().enumerate().filter(|(_, p)| p.id.topic.is_fact()) {
                     max_ts = max_ts.max(p.clock.max_ts());
-                    let backlog = !p.backlog_read();
-                    let active = if stop_at_end {
+                    // Records held by catch-up are still to come.
+                    let backlog = !p.backlog_read() || catch_up.as_ref().is_some_and(|c| c.first_held(i).is_some());
+                    let active = backlog || if stop_at_end {
                         !p.at_end()
                     } else {
                         backlog || p.last_data.is_some_and(|t| now.duration_since(t) < idle)
@@ -472,7 +521,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         active_min = Some(active_min.map_or(m, |a: i64| a.min(m)));
                     }
                 }
-                let finished = stop_at_end && !bootstrapping && source.all_at_end();
+                let finished = stop_at_end && !bootstrapping && catch_up.is_none() && source.all_at_end();
                 if finished {
                     for p in &source.partitions {
                         tracing::debug!(topic = %p.id.kafka_topic, partition = p.id.partition, next_offset = p.next_offset, "partition at its end");
@@ -497,7 +546,16 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     }
                 }
                 reports_in.send(WatermarkReport { worker: index, active_min, any_active, max_ts, checkpoint });
-                cursor_log.insert(epoch, source.cursors());
+                let mut cursors = source.cursors();
+                if let Some(c) = &catch_up {
+                    // A restart reads held records again.
+                    for (i, p) in source.partitions.iter().enumerate() {
+                        if let (Some(o), Some(cur)) = (c.first_held(i), cursors.get_mut(&p.number)) {
+                            cur.next_offset = o;
+                        }
+                    }
+                }
+                cursor_log.insert(epoch, cursors);
                 in_flight.push_back(epoch);
                 if bootstrapping {
                     bootstrapping = false;
@@ -520,7 +578,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 if finished {
                     break;
                 }
-                let next = wall_epoch().max(epoch + 1);
+                let next = if catch_up.is_some() { epoch + 1 } else { wall_epoch().max(epoch + 1) };
                 epoch = next;
                 facts_in.advance_to(epoch);
                 dims_in.advance_to(epoch);

@@ -13,6 +13,7 @@
 //! Not supported: topics created while the job runs (restart to pick up new partitions),
 //! transactional (read-committed) isolation, message headers.
 
+pub mod catch_up;
 pub mod config;
 
 use anyhow::Context;
