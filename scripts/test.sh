@@ -37,4 +37,5 @@ fi
 TANSU_BIN=$(bash scripts/setup-kafka.sh)
 export TANSU_BIN
 
-cargo test --workspace --release --locked "$@"
+# --no-fail-fast: every test binary runs and reports, not only those before the first failure.
+cargo test --workspace --release --locked --no-fail-fast "$@"

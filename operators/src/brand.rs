@@ -348,6 +348,11 @@ impl BrandStore {
         if !(touched || w != prev_w) {
             return;
         }
+        out.extend(self.status_rows(w).into_iter().map(BrandOut::LiveStatus));
+    }
+
+    /// One brand_status row per brand with cases or a pause, as of watermark `w`, by brand.
+    fn status_rows(&self, w: Millis) -> Vec<BrandStatusRow> {
         let mut status: BTreeMap<&str, BrandStatusRow> = BTreeMap::new();
         let blank = |b: &str| BrandStatusRow {
             brand_id: b.to_string(),
@@ -374,7 +379,7 @@ impl BrandStore {
             st.publishing_paused = p.paused_since.is_some();
             st.paused_since = p.paused_since;
         }
-        out.extend(status.into_values().map(BrandOut::LiveStatus));
+        status.into_values().collect()
     }
 }
 
@@ -497,39 +502,16 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         while let Some(((minute, brand_id), w)) = self.windows.pop_first() {
             Self::emit_window(&brand_id, minute, w, out);
         }
-        let mut status: BTreeMap<String, BrandStatusRow> = BTreeMap::new();
-        let blank = |b: &str| BrandStatusRow {
-            brand_id: b.to_string(),
-            open_cases: 0,
-            open_breaches: 0,
-            active_crises: 0,
-            publishing_paused: false,
-            paused_since: None,
-            watermark: (watermark != NO_WATERMARK).then_some(watermark),
-        };
+        let status = self.status_rows(watermark);
         let mut cases: Vec<_> = self.cases.drain().collect();
         cases.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, e) in cases {
-            let row = self.case_row(&e, watermark);
-            let st = status.entry(row.brand_id.clone()).or_insert_with(|| blank(&row.brand_id));
-            if !e.summary.closed {
-                st.open_cases += 1;
-            }
-            if !e.summary.closed && row.sla_status == "breached_unanswered" {
-                st.open_breaches += 1;
-            }
-            out.push(BrandOut::Case(row));
+            out.push(BrandOut::Case(self.case_row(&e, watermark)));
         }
         for (_, row) in self.open_alerts.drain() {
             out.push(BrandOut::Alert(row));
         }
-        for (brand, p) in &self.pauses {
-            let st = status.entry(brand.clone()).or_insert_with(|| blank(brand));
-            st.active_crises = p.active.len() as u64;
-            st.publishing_paused = p.paused_since.is_some();
-            st.paused_since = p.paused_since;
-        }
-        out.extend(status.into_values().map(BrandOut::Status));
+        out.extend(status.into_iter().map(BrandOut::Status));
         self.gauge_windows.set(&self.params.gauges.windows, 0);
     }
 

@@ -16,6 +16,8 @@
 use crate::checkpoint::{CheckpointStore, Restored, WorkerPart};
 use crate::config::Config;
 use crate::metrics;
+use crate::sinks::clickhouse::format::version;
+use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
 use crate::sinks::kafka::KafkaOutputs;
 use crate::sinks::parquet::ParquetTable;
 use crate::sources::kafka::config::StartFrom;
@@ -35,6 +37,9 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::ProbeHandle;
+
+/// Records catch-up holds at most before it reads on in arrival order (see `lane_done`).
+const MAX_HELD: usize = 500_000;
 
 /// Raw bytes kept in a dead letter.
 const MAX_RAW_BYTES: usize = 64 * 1024;
@@ -87,6 +92,8 @@ struct Tables {
     alerts: Held<AlertRow>,
     status: Held<BrandStatusRow>,
     dead: Held<DeadLetterRow>,
+    /// This worker's ClickHouse buffers, when the sink is configured.
+    ch: Option<Buffers>,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
@@ -111,6 +118,7 @@ impl Tables {
             alerts: table(out, worker, seqs)?,
             status: table(out, worker, seqs)?,
             dead: table(out, worker, seqs)?,
+            ch: None,
             summary: Summary::default(),
             error: None,
         })
@@ -136,6 +144,15 @@ impl Tables {
     fn check<T>(&mut self, r: anyhow::Result<T>) {
         if let Err(e) = r {
             self.error.get_or_insert(e);
+        }
+    }
+    /// Hands rows to ClickHouse at once (when configured; blocks while its queue is full).
+    /// Versions make a row sent again after a restart change nothing (`sinks::clickhouse`).
+    fn ch_push<T: TableRow>(&mut self, rows: &[T], version: u64) {
+        if let Some(ch) = self.ch.as_mut() {
+            if let Err(e) = ch.push(rows, version) {
+                self.error.get_or_insert(e);
+            }
         }
     }
 }
@@ -165,13 +182,6 @@ static FINAL_EPOCH: AtomicU64 = AtomicU64::new(0);
 /// Configuration, the broker, the state directory or an output failed.
 pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let config = job.config.clone();
-    if config.clickhouse.enabled() {
-        // Refuse rather than drop the analysts' rows silently.
-        anyhow::bail!(
-            "key `clickhouse.url`: the ClickHouse sink is not wired into `run` yet (it works with `replay`); \
-             unset `clickhouse.url` (or BRANDPULSE_CLICKHOUSE__URL) for `run`"
-        );
-    }
     let params = config.params()?;
     let workers = job.workers.max(1);
     let partitions = kafka::discover(&config.kafka)?;
@@ -228,13 +238,22 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let stop_at_end = job.stop_at_end;
     let store_w = store.clone();
     let outputs_w = outputs.clone();
+    let ch_sink = if config.clickhouse.enabled() {
+        tracing::info!(url = %config.clickhouse.url, database = %config.clickhouse.database, live = config.clickhouse.live, "ClickHouse sink on");
+        Some(Arc::new(ClickHouseSink::start(&config.clickhouse)?))
+    } else {
+        None
+    };
+    let ch_workers = ch_sink.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let outputs = outputs_w.clone();
         let actions = actions_w.clone(); // kill switch (issue 5)
         let part = restored.as_ref().as_ref().map(|r| r.parts[index].clone()).unwrap_or_default();
         let result = (|| -> anyhow::Result<Summary> {
-            let tables = Rc::new(RefCell::new(Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?));
+            let mut opened = Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?;
+            opened.ch = ch_workers.as_ref().map(|s| s.buffers());
+            let tables = Rc::new(RefCell::new(opened));
             let snapshots = if restored.is_some() {
                 operators::Snapshots::restoring(part.snapshots.clone())
             } else {
@@ -265,11 +284,16 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 }
                 sink!(outs.brand_minutes, "BrandMinutes", |t, e, rows, kout| {
                     t.summary.add_brand_minutes(&rows);
+                    t.ch_push(&rows, version(e, true));
                     t.brand.hold(e, rows)
                 });
-                sink!(outs.ad_minutes, "AdMinutes", |t, e, rows, kout| t.ad.hold(e, rows));
+                sink!(outs.ad_minutes, "AdMinutes", |t, e, rows, kout| {
+                    t.ch_push(&rows, version(e, true));
+                    t.ad.hold(e, rows)
+                });
                 sink!(outs.care_cases, "CareCases", |t, e, rows, kout| {
                     t.summary.add_cases(&rows);
+                    t.ch_push(&rows, version(e, true));
                     t.cases.hold(e, rows)
                 });
                 // --- kill switch (issue 5): act as alerts open, annotate final rows, auto-resumes ---
@@ -281,6 +305,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         act_open.on_alert_opened(a, act_open.read_at(e));
                         kout.alert(a);
                     }
+                    t.ch_push(&rows, version(e, false));
                     t.summary.alerts_opened += rows.len() as u64;
                 });
                 sink!(outs.auto_resumed, "AutoResumed", |t, _e, rows, kout| {
@@ -299,9 +324,13 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         kout.alert(a);
                     }
                     t.summary.add_alerts(&rows);
+                    t.ch_push(&rows, version(e, true));
                     t.alerts.hold(e, rows)
                 });
-                sink!(outs.brand_status, "BrandStatus", |t, e, rows, kout| t.status.hold(e, rows));
+                sink!(outs.brand_status, "BrandStatus", |t, e, rows, kout| {
+                    t.ch_push(&rows, version(e, true));
+                    t.status.hold(e, rows)
+                });
                 let names_dl = names.clone();
                 sink!(outs.rejected, "Rejected", |t, e, rows, kout| {
                     let rows: Vec<DeadLetterRow> = rows
@@ -318,8 +347,15 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                             d
                         })
                         .collect();
+                    t.ch_push(&rows, version(0, true));
                     t.dead.hold(e, rows)
                 });
+                // Live changes (only when the ClickHouse sink asks for them, `clickhouse.live`):
+                // current values that a later live value or the final row replaces.
+                sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
+                sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
+                sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
+                sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
                 sink!(outs.duplicates, "Duplicates", |t, _e, rows, kout| {
                     t.summary.duplicates += rows.len() as u64;
                     metrics::DUPLICATE_EVENTS.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -352,7 +388,13 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             ));
             // A partition no longer holds catch-up back once it has read its backlog (with
             // `--stop-at-end`: reached its end, quiet included, see `kafka::END_QUIET`).
-            let lane_done = |p: &Assigned| if stop_at_end { p.at_end() } else { p.next_offset >= p.start_high || p.backlog_read() };
+            // Catch-up gives up (hands out what it holds, bucket by bucket, then reads in arrival
+            // order) when it holds more than MAX_HELD records: a partition that does not deliver
+            // must not make memory grow without bound.
+            let gave_up = std::cell::Cell::new(false);
+            let lane_done = |p: &Assigned| {
+                gave_up.get() || if stop_at_end { p.at_end() } else { p.next_offset >= p.start_high || p.backlog_read() }
+            };
             facts_in.advance_to(epoch);
             dims_in.advance_to(epoch);
             reports_in.advance_to(epoch);
@@ -394,7 +436,15 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                             Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
                             Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
                             Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
-                            Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
+                            Event::Ad(a) => {
+                                if let Some(ch) = tables.ch.as_mut() {
+                                    // Latest wins in offset order within the ad's partition.
+                                    if let Err(e) = ch.push_ad(&a, offset as u64) {
+                                        tables.error.get_or_insert(e);
+                                    }
+                                }
+                                dims_in.send(Dim::Ad(pos, a))
+                            }
                         }
                         None
                     }
@@ -461,7 +511,18 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         }
                     } else if let (Some(c), false) = (catch_up.as_mut(), stopping) {
                         match c.ready(|i| lane_done(&source.partitions[i])) {
-                            Ready::Wait => {}
+                            Ready::Wait => {
+                                if c.held() > MAX_HELD && !gave_up.get() {
+                                    let lagging: Vec<String> = source
+                                        .partitions
+                                        .iter()
+                                        .filter(|p| p.id.topic.is_fact() && !lane_done(p))
+                                        .map(|p| format!("{}/{}", p.id.kafka_topic, p.id.partition))
+                                        .collect();
+                                    tracing::warn!(worker = index, held = c.held(), lagging = ?lagging, "catch-up holds too many records while these partitions deliver nothing: reading on in arrival order");
+                                    gave_up.set(true);
+                                }
+                            }
                             Ready::Bucket(b) => {
                                 // This worker's records of bucket `b`: one epoch.
                                 let e = (first + 1 + b).max(epoch);
@@ -497,6 +558,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         t.summary.count_dead(&d.reason);
                         metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
                         outputs.dead_letter(d);
+                    }
+                    t.ch_push(&dead_rows, version(0, true));
+                    if let Some(ch) = t.ch.as_mut() {
+                        let r = ch.flush_aged();
+                        t.check(r);
                     }
                     t.dead.hold(epoch, dead_rows);
                 }
@@ -568,6 +634,9 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         let t = &mut *tables.borrow_mut();
                         t.write(Some(e))?;
                         outputs.flush(Duration::from_secs(30))?;
+                        if let Some(ch) = t.ch.as_mut() {
+                            ch.wait_written()?;
+                        }
                         let part = WorkerPart { cursors, parquet_seq: t.seqs(), snapshots: snaps, operators: Vec::new() };
                         store_w.write_part(e, index, &part)?;
                     }
@@ -591,6 +660,10 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let mut t = tables.borrow_mut();
             let r = t.write(None);
             t.check(r);
+            if let Some(mut ch) = t.ch.take() {
+                let r = ch.flush();
+                t.check(r);
+            }
             t.summary.rows_brand_minutes = t.brand.table.as_ref().map_or(0, |x| x.written());
             t.summary.rows_ad_minutes = t.ad.table.as_ref().map_or(0, |x| x.written());
             t.summary.rows_cases = t.cases.table.as_ref().map_or(0, |x| x.written());
@@ -611,6 +684,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             Ok(Err(e)) => anyhow::bail!(e),
             Err(e) => anyhow::bail!("a worker failed: {e}"),
         }
+    }
+    if let Some(sink) = ch_sink {
+        // Waits until every batch is written (retrying while the server is away).
+        let health = sink.finish()?;
+        eprintln!("{}", health.describe());
     }
     actions.drain(Duration::from_secs(config.actions.deadline_seconds + 5)); // kill switch (issue 5)
     outputs.flush(Duration::from_secs(30))?;

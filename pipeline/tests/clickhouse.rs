@@ -1,9 +1,11 @@
 //! The ClickHouse sink against a real server (Debian's clickhouse-server, started by the test on
 //! free ports): migrations, the golden scenario's views equal to hand-computed values, repeated
-//! batches and restarts changing nothing, and a server outage during a run.
+//! batches and restarts changing nothing, a server outage during a run, and `run` over Kafka
+//! (a real tansu broker) writing the same views.
 
 mod clickhouse_support;
 mod common;
+mod kafka_support;
 
 use clickhouse_support::Server;
 use common::*;
@@ -675,4 +677,43 @@ fn current_clickhouse_via_chdb_runs_ddl_views_and_guide_queries() {
         normalize(spec, rows)
     };
     assert_no_diffs("golden scenario on current ClickHouse (chdb)", &golden_diffs_of(read));
+}
+
+#[test]
+fn run_over_kafka_writes_the_hand_computed_views() {
+    let server = Server::start();
+    let broker = kafka_support::Broker::start();
+    for t in ["brands", "ads", "mentions", "ad_comments", "care_events", "brandpulse.dlq", "brandpulse.alerts", "brandpulse.control"] {
+        broker.create_topic(t, 1);
+    }
+    for t in ["brands", "ads", "mentions", "ad_comments", "care_events"] {
+        let bytes = std::fs::read(golden_input().join(format!("{t}.ndjson"))).expect("golden input");
+        let msgs: Vec<(i32, Option<String>, Vec<u8>)> =
+            split_lines(&bytes).into_iter().map(|l| (0, None, raw_of(l).to_vec())).collect();
+        broker.produce(t, &msgs);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = server.config_file(dir.path(), "bp_run", "batch_rows = 7\nbatch_ms = 20");
+    migrate(&cfg);
+    let out = dir.path().join("out");
+    let env = kafka_support::job_env(&broker, &dir.path().join("state"), &out);
+    let cfg_s = cfg.display().to_string();
+    let log = kafka_support::run_bin(
+        &["--config", &cfg_s, "run", "--stop-at-end", "--start", "earliest", "-w", "2"],
+        &env,
+        &dir.path().join("log"),
+    );
+    assert!(log.contains("clickhouse: "), "the sink's summary line in:\n{log}");
+    // Kafka offsets count from 0, the expectations number file lines from 1.
+    let diffs = golden_diffs_of(|view, spec| {
+        let mut rows = fetch(&server, "bp_run", view, spec);
+        if spec.name == DEAD_LETTER.name {
+            for r in &mut rows {
+                let o = r["offset"].as_i64().or_else(|| r["offset"].as_str().and_then(|s| s.parse().ok()));
+                r.insert("offset".into(), Value::from(o.expect("an offset") + 1));
+            }
+        }
+        rows
+    });
+    assert_no_diffs("golden scenario through run (Kafka) into ClickHouse", &diffs);
 }

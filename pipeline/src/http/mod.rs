@@ -5,7 +5,8 @@
 //! `GET /api/actions` (every action and its delivery), `POST /api/brands/{brand_id}/resume`
 //! (bearer token from `$http.token_env`: 202 accepted, 401 missing or wrong token, 403 no token
 //! configured, 404 unknown brand, 409 not paused), `GET /metrics` (Prometheus text),
-//! `GET /healthz` (the process is up), `GET /readyz` (the job has started its dataflow).
+//! `GET /healthz` (the process is up), `GET /readyz` (the job has started its dataflow and, when
+//! configured, the ClickHouse sink is writing; 503 with the sink's state otherwise).
 //! Not supported: TLS (put a proxy in front), CORS.
 
 pub mod config;
@@ -89,6 +90,10 @@ async fn metrics() -> impl IntoResponse {
 }
 
 async fn readyz() -> Response {
+    if let Some(h) = crate::sinks::clickhouse::health().filter(|h| !h.ready()) {
+        // The ClickHouse sink is down, failed or its queue is full: rows wait (SPEC §7).
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{}\n", h.describe())).into_response();
+    }
     if READY.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready\n").into_response()
     } else {

@@ -121,6 +121,8 @@ pub struct Health {
     pub rows_written: AtomicU64,
     /// Batches written.
     pub batches_written: AtomicU64,
+    /// Batches handed over (counted before the hand-over), for [`Buffers::wait_written`].
+    pub batches_queued: AtomicU64,
     /// Failed attempts that were retried.
     pub retries: AtomicU64,
     /// Times a worker waited because the queue was full.
@@ -131,7 +133,6 @@ pub struct Health {
 
 impl Health {
     /// Ready: not failed, the server answered the last attempt and the queue is not full.
-    #[allow(dead_code)] // read by /readyz once the HTTP server (separate issue) lands
     pub fn ready(&self) -> bool {
         !self.failed.load(Ordering::Relaxed)
             && self.connected.load(Ordering::Relaxed)
@@ -159,7 +160,6 @@ impl Health {
 static HEALTH: OnceLock<Arc<Health>> = OnceLock::new();
 
 /// The health of this process's ClickHouse sink, when one was started (for `/readyz`).
-#[allow(dead_code)] // read by /readyz once the HTTP server (separate issue) lands
 pub fn health() -> Option<Arc<Health>> {
     HEALTH.get().cloned()
 }
@@ -218,7 +218,7 @@ impl ClickHouseSink {
     }
 
     /// The sink's health.
-    #[allow(dead_code)] // read by /readyz once the HTTP server (separate issue) lands
+    #[allow(dead_code)] // the process-wide `health()` serves /readyz
     pub fn health(&self) -> Arc<Health> {
         self.health.clone()
     }
@@ -259,7 +259,7 @@ fn write_loop(config: ClickHouseConfig, rx: Receiver<Batch>, health: Arc<Health>
                 Ok(()) => {
                     health.connected.store(true, Ordering::Relaxed);
                     health.rows_written.fetch_add(batch.rows as u64, Ordering::Relaxed);
-                    health.batches_written.fetch_add(1, Ordering::Relaxed);
+                    health.batches_written.fetch_add(1, Ordering::SeqCst);
                     health.pending.fetch_sub(1, Ordering::Relaxed);
                     break;
                 }
@@ -368,6 +368,7 @@ impl Buffers {
         // Counted before the hand-over (the writer subtracts once written), so `pending` includes
         // a batch whose worker waits for room: at most `queue_batches` + 1 in flight + 1 per worker.
         let now = self.health.pending.fetch_add(1, Ordering::Relaxed) + 1;
+        self.health.batches_queued.fetch_add(1, Ordering::SeqCst);
         self.health.max_pending.fetch_max(now, Ordering::Relaxed);
         let batch = match self.tx.try_send(batch) {
             Ok(()) => None,
@@ -414,6 +415,31 @@ impl Buffers {
         let all: Vec<&'static str> = self.tables.keys().copied().collect();
         for t in all {
             self.send(t)?;
+        }
+        Ok(())
+    }
+
+    /// Sends everything buffered and waits until the server has it (with every batch any worker
+    /// handed over before): `run` calls this before it commits a checkpoint, so rows the
+    /// checkpoint covers are never lost to a crash. Waits as long as the server is away.
+    ///
+    /// # Errors
+    /// The writer stopped (a non-retriable error).
+    pub fn wait_written(&mut self) -> anyhow::Result<()> {
+        self.flush()?;
+        // Batches are written in hand-over order, and every batch ahead of ours was counted
+        // before ours was handed over: once this many are written, ours are too.
+        let target = self.health.batches_queued.load(Ordering::SeqCst);
+        let mut warned = Instant::now();
+        while self.health.batches_written.load(Ordering::SeqCst) < target {
+            if self.health.failed.load(Ordering::Relaxed) {
+                return Err(self.stopped());
+            }
+            if warned.elapsed() > Duration::from_secs(10) {
+                tracing::warn!(health = %self.health.describe(), "checkpoint waits for ClickHouse to accept rows");
+                warned = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
         Ok(())
     }
