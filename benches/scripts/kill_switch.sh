@@ -3,9 +3,11 @@
 # leaving, with background load. Generates the demo stream (EVENTS facts over 1 h of event time)
 # plus BRANDS extra brands, each with one ad whose comments turn into a crisis at its own time
 # (a second partition, `ad_comments.1.ndjson`), so every crisis fires one pause_all_publishing.
-# Replays it paced at RATE records/s with `--fire-actions` to a local receiver (python3, answers
-# 200), and prints p50/p99/max of the per-action latency the job logs (`latency_ms`, from the
-# start of reading the comment's epoch: an upper bound).
+# Replays it with `--fire-actions` to a local receiver (python3, answers 200) at the speed (event
+# time per wall time, `--speed`) that makes RATE records/s: every worker reads each 1 s of event
+# time when its time has come, as a live feed arrives. Prints p50/p99/max of the per-action
+# latency the job logs (`latency_ms`, from the start of reading the comment's epoch: an upper
+# bound) and the background rate reached.
 # Usage: benches/scripts/kill_switch.sh [EVENTS] [RATE] [BRANDS]   (defaults: 3000000 100000 200)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,12 +52,15 @@ PY
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
+# 1 h of event time holds every record: RATE records/s is 3600 * RATE / records times real time.
+records=$(cat "$data"/*.ndjson | wc -l)
+speed=$(python3 -c "print($rate * 3600 / $records)")
 out=$(mktemp -d)
 log="$out.log"
 start=$(date +%s.%N)
 BRANDPULSE_ACTIONS__URL="http://127.0.0.1:$(cat "$port_file")/hook" \
   $bin --log-format json replay --input "$data" --out "$out" --state-dir "$out/state" --fire-actions \
-  --rate "$rate" --epoch-seconds 1 -w 2 --quiet 2>"$log" >/dev/null
+  --speed "$speed" --epoch-seconds 1 -w 2 --quiet 2>"$log" >/dev/null
 end=$(date +%s.%N)
 python3 - "$log" "$start" "$end" <<'PY'
 import json, sys

@@ -102,6 +102,7 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         actions: Some(actions.clone()),
         serve: false,
         rate: None,
+        speed: None,
     })?;
     actions.drain(deadline);
     for a in actions.actions() {

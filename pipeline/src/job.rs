@@ -44,6 +44,10 @@ pub struct ReplayJob {
     pub serve: bool,
     /// Facts read per second at most, over all workers (`--rate`, for latency benchmarks).
     pub rate: Option<f64>,
+    /// Event time read per wall-clock time (`--speed`): epoch `e` is read no earlier than
+    /// `(e - e0) * epoch width / speed` after the first data epoch `e0`, by every worker, as a
+    /// live feed arrives (latency benchmarks).
+    pub speed: Option<f64>,
 }
 
 /// Ends a `--serve` replay (SIGINT/SIGTERM).
@@ -141,6 +145,13 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let actions = job.actions.clone();
     let serve = job.serve;
     let rate = job.rate.filter(|r| *r > 0.0);
+    // Paced reading: records read by all workers, against one clock, so the total rate is
+    // `rate` whatever the partitions' sizes.
+    let paced_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = std::time::Instant::now();
+    let speed = job.speed.filter(|s| *s > 0.0);
+    // `--speed`: the wall clock and the first data epoch every worker paces against.
+    let paced_origin: Arc<std::sync::OnceLock<(std::time::Instant, Epoch)>> = Arc::default();
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -291,10 +302,20 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         // Every worker reports at epoch 0, so the watermark knows all of them from the start.
         let mut current: Epoch = 0;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
-        let started = std::time::Instant::now();
         let mut facts_read = 0u64;
         let mut last_report = WatermarkReport { worker: index, ..Default::default() };
         loop {
+            if let (Some(sp), true) = (speed, current > 0) {
+                let (t0, e0) = *paced_origin.get_or_init(|| (std::time::Instant::now(), current));
+                let due = std::time::Duration::from_secs_f64(current.saturating_sub(e0) as f64 * epoch_ms as f64 / 1000.0 / sp);
+                loop {
+                    let left = due.saturating_sub(t0.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    worker.step_or_park(Some(left));
+                }
+            }
             if let Some(x) = &actions {
                 x.note_read(current, now_ms());
             }
@@ -316,15 +337,20 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                     let line = p.take().expect("peeked");
                     read_lines += 1;
                     if let Some(r) = rate {
-                        // Paced reading (benchmarks): this worker's share of `rate`, the
-                        // dataflow kept moving meanwhile.
+                        // Paced reading (benchmarks): `rate` over all workers, the dataflow
+                        // kept moving meanwhile.
                         // Checked every 32 records: parking per record costs more than the
                         // record itself.
                         facts_read += 1;
                         if facts_read % 32 == 0 {
-                            let due = std::time::Duration::from_secs_f64(facts_read as f64 * peers as f64 / r);
-                            while started.elapsed() < due {
-                                worker.step_or_park(Some(due - started.elapsed()));
+                            let total = paced_read.fetch_add(32, std::sync::atomic::Ordering::Relaxed) + 32;
+                            let due = std::time::Duration::from_secs_f64(total as f64 / r);
+                            loop {
+                                let left = due.saturating_sub(started.elapsed());
+                                if left.is_zero() {
+                                    break;
+                                }
+                                worker.step_or_park(Some(left));
                             }
                         }
                     }

@@ -93,6 +93,10 @@ enum Command {
         /// Read at most this many records per second (latency benchmarks; default: unpaced).
         #[arg(long)]
         rate: Option<f64>,
+        /// Read at this many times real time: every worker reads an event-time epoch when its
+        /// time has come, as a live feed arrives (latency benchmarks; default: unpaced).
+        #[arg(long)]
+        speed: Option<f64>,
         #[command(flatten)]
         cluster: Cluster,
     },
@@ -162,9 +166,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// A panic in a timely worker (or the main thread) ends the process with status 101: the other
+/// workers would otherwise wait forever for the dead one's progress. A restart resumes from the
+/// last checkpoint (`run`) or starts over (`replay`); the outbox keeps actions exactly once.
+fn exit_on_worker_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let name = std::thread::current().name().map(str::to_owned).unwrap_or_default();
+        if name == "main" || name.starts_with("timely:work") {
+            eprintln!("error: thread `{name}` panicked; stopping the job (exit status 101)");
+            std::process::exit(101);
+        }
+    }));
+}
+
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    exit_on_worker_panic();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -181,7 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!("no command given: try `brandpulse demo`, or `brandpulse --help`");
     };
     match command {
-        Command::Replay { input, out, epoch_seconds, quiet, fire_actions, state_dir, serve, rate, cluster } => {
+        Command::Replay { input, out, epoch_seconds, quiet, fire_actions, state_dir, serve, rate, speed, cluster } => {
             if let Some(e) = epoch_seconds {
                 config.replay.epoch_seconds = e;
             }
@@ -209,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 actions: actions.clone(),
                 serve,
                 rate,
+                speed,
             })?;
             if let Some(a) = actions {
                 if !a.drain(std::time::Duration::from_secs(config.actions.deadline_seconds + 5)) {
