@@ -88,7 +88,7 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
     let started = Instant::now();
     // The demo fires its kill switch: to `actions.url` when configured, else logged as
     // "would send" (its outbox lives under OUT/state, cleared above).
-    let actions = crate::actions::Actions::new(&config.actions, true, Some(&out.join("state")))?;
+    let actions = crate::actions::Actions::new(&config.actions, true, Some(&out.join("state")), None)?;
     if config.actions.url.is_empty() {
         eprintln!("no actions.url configured: kill-switch actions are logged as \"would send\" (set BRANDPULSE_ACTIONS__URL to send them)");
     }

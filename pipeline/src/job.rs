@@ -303,7 +303,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         let mut current: Epoch = 0;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
         let mut facts_read = 0u64;
-        let mut last_report = WatermarkReport { worker: index, ..Default::default() };
+        let mut last_report: WatermarkReport;
         loop {
             if let (Some(sp), true) = (speed, current > 0) {
                 let (t0, e0) = *paced_origin.get_or_init(|| (std::time::Instant::now(), current));

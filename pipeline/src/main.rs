@@ -210,7 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let started = Instant::now();
             let actions = if fire_actions || serve {
-                Some(actions::Actions::new(&config.actions, fire_actions, Some(&config.run.state_dir))?)
+                Some(actions::Actions::new(&config.actions, fire_actions, Some(&config.run.state_dir), None)?)
             } else {
                 None
             };

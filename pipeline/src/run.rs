@@ -202,11 +202,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let restored = Arc::new(restored);
     let outputs = Arc::new(KafkaOutputs::new(&config.kafka)?);
     // --- kill switch (issue 5): dispatcher + outbox, Kafka control topic, HTTP API ---
-    let actions = crate::actions::Actions::new(&config.actions, true, Some(&config.run.state_dir))?;
-    {
+    let control: crate::actions::ControlHook = {
         let o = outputs.clone();
-        actions.set_control(Arc::new(move |brand: &str, json: &[u8]| o.control(brand, json)));
-    }
+        Arc::new(move |brand: &str, json: &[u8]| o.control(brand, json))
+    };
+    let actions = crate::actions::Actions::new(&config.actions, true, Some(&config.run.state_dir), Some(control))?;
     if let Err(e) = crate::http::serve(&config.http, &actions) {
         tracing::error!(error = %format!("{e:#}"), "HTTP API not started; the job runs without it");
     }

@@ -39,8 +39,12 @@ pub const PAUSE: &str = "pause_all_publishing";
 /// The resume action's name.
 pub const RESUME: &str = "resume_publishing";
 
-/// Publishes an action on the Kafka control topic: `(brand_id, json)`.
-pub type ControlHook = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
+/// Publishes an action on the Kafka control topic: `(brand_id, json)`; the receiver gets the
+/// broker's answer (`Err` with the reason when the message could not be delivered).
+pub type ControlHook = Arc<dyn Fn(&str, &[u8]) -> ControlDelivery + Send + Sync>;
+
+/// The outcome of one control-topic message.
+pub type ControlDelivery = tokio::sync::oneshot::Receiver<Result<(), String>>;
 
 /// Why a resume was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +102,10 @@ pub struct ActionView {
     pub error: Option<String>,
     /// Read → request leaving, ms.
     pub latency_ms: Option<f64>,
+    /// The Kafka control topic's copy: `delivered` (broker acknowledged), `pending`, or absent
+    /// when Kafka is not configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -125,7 +133,10 @@ struct Inner {
     client: reqwest::Client,
     outbox: Option<Outbox>,
     sem: tokio::sync::Semaphore,
-    control: Mutex<Option<ControlHook>>,
+    control: Option<ControlHook>,
+    /// Serializes outbox writes of a record by the webhook task and the control-topic task, so
+    /// the last write has both parts' latest values.
+    write: Mutex<()>,
     state: Mutex<State>,
     changed: Condvar,
     /// Epoch → wall ms when its reading started (replay), for latencies.
@@ -174,11 +185,17 @@ pub fn pause_body(a: &AlertRow, issued_at: i64) -> String {
 
 impl Actions {
     /// Creates the dispatcher. With `fire`, actions are sent and `state_dir` (if given) holds the
-    /// outbox, whose undelivered records are sent again now.
+    /// outbox, whose undelivered records are sent again now. `control`: every action is also
+    /// published on the Kafka control topic (`run` with Kafka).
     ///
     /// # Errors
     /// Bad URL, the outbox cannot be opened, the runtime cannot start.
-    pub fn new(cfg: &ActionsConfig, fire: bool, state_dir: Option<&Path>) -> anyhow::Result<Actions> {
+    pub fn new(
+        cfg: &ActionsConfig,
+        fire: bool,
+        state_dir: Option<&Path>,
+        control: Option<ControlHook>,
+    ) -> anyhow::Result<Actions> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("brandpulse-actions")
@@ -205,7 +222,7 @@ impl Actions {
         let mut resend = Vec::new();
         if let Some(o) = &outbox {
             for r in o.load()? {
-                if r.phase == Phase::Sending {
+                if r.phase == Phase::Sending || r.control_delivered == Some(false) {
                     resend.push(r.key.clone());
                     state.pending.insert(r.key.clone());
                 }
@@ -220,7 +237,8 @@ impl Actions {
             client,
             outbox,
             sem: tokio::sync::Semaphore::new(cfg.max_in_flight.max(1)),
-            control: Mutex::new(None),
+            control,
+            write: Mutex::new(()),
             state: Mutex::new(state),
             changed: Condvar::new(),
             read_at: Mutex::new(BTreeMap::new()),
@@ -229,7 +247,7 @@ impl Actions {
         if !resend.is_empty() {
             tracing::warn!(
                 actions = resend.len(),
-                "kill-switch actions recorded as sending before a restart: sending them again (same Idempotency-Key)"
+                "kill-switch actions not acknowledged before a restart: sending them again (same Idempotency-Key, same body)"
             );
         }
         for key in resend {
@@ -238,19 +256,9 @@ impl Actions {
         Ok(actions)
     }
 
-    /// Publishes every action on the Kafka control topic too (`run` with Kafka).
-    pub fn set_control(&self, hook: ControlHook) {
-        *self.inner.control.lock().expect("not poisoned") = Some(hook);
-    }
-
     /// The runtime the HTTP server runs on.
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
         &self.rt
-    }
-
-    /// Whether actions are sent (not only recorded).
-    pub fn fires(&self) -> bool {
-        self.inner.fire
     }
 
     /// Notes that reading epoch `epoch` started at `ms` (wall clock); the first note wins.
@@ -314,6 +322,7 @@ impl Actions {
             error: None,
             latency_ms: None,
             updated_at: now,
+            control_delivered: self.control().is_some().then_some(false),
         };
         st.pending.insert(record.key.clone());
         st.records.insert(record.key.clone(), record);
@@ -321,8 +330,8 @@ impl Actions {
         self.spawn_delivery(row.alert_id.clone(), read_at_ms);
     }
 
-    fn control(&self) -> Option<ControlHook> {
-        self.inner.control.lock().expect("not poisoned").clone()
+    fn control(&self) -> Option<&ControlHook> {
+        self.inner.control.as_ref()
     }
 
     /// Publishing of `brand_id` resumed automatically (its `auto_resume`, no crisis active).
@@ -378,6 +387,7 @@ impl Actions {
             error: None,
             latency_ms: None,
             updated_at: now,
+            control_delivered: self.control().is_some().then_some(false),
         };
         st.pending.insert(key.clone());
         st.records.insert(key.clone(), record);
@@ -480,6 +490,7 @@ impl Actions {
                 last_status: r.last_status,
                 error: r.error.clone(),
                 latency_ms: r.latency_ms,
+                control: r.control_delivered.map(|d| if d { "delivered" } else { "pending" }),
             })
             .collect();
         v.extend(st.dry.iter().map(|k| ActionView {
@@ -491,6 +502,7 @@ impl Actions {
             last_status: None,
             error: None,
             latency_ms: None,
+            control: None,
         }));
         v
     }
@@ -549,7 +561,16 @@ fn record_of(inner: &Inner, key: &str) -> Option<Record> {
     inner.state.lock().expect("not poisoned").records.get(key).cloned()
 }
 
-fn store(inner: &Inner, r: Record) {
+/// Durably stores `r` (keeping a control-topic acknowledgment another task recorded meanwhile).
+fn store(inner: &Inner, mut r: Record) {
+    let _w = inner.write.lock().expect("not poisoned");
+    if record_of(inner, &r.key).is_some_and(|old| old.control_delivered == Some(true)) {
+        r.control_delivered = Some(true);
+    }
+    put(inner, r);
+}
+
+fn put(inner: &Inner, r: Record) {
     if let Some(o) = &inner.outbox {
         if let Err(e) = o.put(&r) {
             tracing::error!(key = %r.key, error = %format!("{e:#}"), "writing the kill-switch outbox failed");
@@ -560,22 +581,106 @@ fn store(inner: &Inner, r: Record) {
     inner.changed.notify_all();
 }
 
-async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
+/// Delivers one action: the webhook (while the record is `sending`) and the Kafka control topic's
+/// copy (while it is not acknowledged), each durable in the outbox before it leaves; the copy is
+/// published once the intent is stored and its acknowledgment recorded as soon as it comes.
+async fn deliver(inner: &Arc<Inner>, key: &str, read_at_ms: Option<i64>) {
     let Some(mut r) = record_of(inner, key) else { return };
-    let ai = action_index(&r.action);
-    let control = inner.control.lock().expect("not poisoned").clone();
-    if let Some(c) = &control {
-        c(&r.brand_id, r.body.as_bytes());
-    }
-    let Some(url) = inner.url.clone() else {
-        // Kafka control topic only.
-        r.attempts += 1;
-        r.phase = Phase::Acked;
-        r.updated_at = now_ms();
-        ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
-        store(inner, r);
-        return;
+    let mut control = match (r.control_delivered, &inner.control) {
+        (Some(false), Some(c)) => Some(c.clone()),
+        (Some(false), None) => {
+            tracing::warn!(key, action = %r.action, "the control-topic copy of this action was never acknowledged, and Kafka is not configured now: not published");
+            None
+        }
+        _ => None,
     };
+    if r.phase == Phase::Sending && inner.url.is_none() && r.control_delivered.is_none() {
+        tracing::warn!(key, action = %r.action, "this action was being sent to a webhook before the restart, and `actions.url` is empty now: not sent");
+    }
+    let mut watcher = None;
+    if r.phase == Phase::Sending && inner.url.is_some() {
+        deliver_http(inner, &mut r, read_at_ms, &mut control, &mut watcher).await;
+    }
+    if let Some(c) = control.take() {
+        // Kafka only, or the webhook already answered before a restart: the intent is durable
+        // before the message leaves.
+        if inner.url.is_none() && r.phase == Phase::Sending {
+            r.attempts += 1;
+            note_latency(&mut r, read_at_ms);
+        }
+        r.updated_at = now_ms();
+        store(inner, r.clone());
+        watcher = Some(publish_control(inner, &c, &r));
+    }
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+}
+
+/// Publishes the control-topic copy of `r` and records the broker's answer (a task).
+fn publish_control(inner: &Arc<Inner>, c: &ControlHook, r: &Record) -> tokio::task::JoinHandle<()> {
+    let rx = c(&r.brand_id, r.body.as_bytes());
+    let (inner, key) = (inner.clone(), r.key.clone());
+    tokio::spawn(async move {
+        let outcome = rx.await.unwrap_or_else(|_| Err("the Kafka producer stopped before answering".into()));
+        let _w = inner.write.lock().expect("not poisoned");
+        if let Some(mut r) = record_of(&inner, &key) {
+            control_outcome(&inner, &mut r, outcome);
+            put(&inner, r);
+        }
+    })
+}
+
+/// The first time an action leaves: read → leaving, in the record and the histogram.
+fn note_latency(r: &mut Record, read_at_ms: Option<i64>) {
+    if r.latency_ms.is_none() {
+        if let Some(read) = read_at_ms {
+            let l = (now_ms() - read).max(0) as f64;
+            r.latency_ms = Some(l);
+            LATENCY.observe(l / 1000.0);
+        }
+    }
+}
+
+/// Records the broker's answer for an action's control-topic copy. Kafka only (no webhook): the
+/// action's outcome.
+fn control_outcome(inner: &Inner, r: &mut Record, outcome: Result<(), String>) {
+    let key = r.key.as_str();
+    let ai = action_index(&r.action);
+    let kafka_only = inner.url.is_none();
+    match outcome {
+        Ok(()) => {
+            r.control_delivered = Some(true);
+            tracing::info!(key, action = %r.action, brand_id = %r.brand_id, latency_ms = r.latency_ms.unwrap_or(-1.0), "kill-switch action published on the control topic");
+            if kafka_only && r.phase != Phase::Acked {
+                r.phase = Phase::Acked;
+                r.error = None;
+                ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Err(e) => {
+            tracing::error!(key, action = %r.action, brand_id = %r.brand_id, error = %e, "kill-switch action not delivered to the control topic; it is published again on the next start");
+            if kafka_only && r.phase == Phase::Sending {
+                r.phase = Phase::Failed;
+                ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
+            }
+            r.error = Some(format!("control topic: {e}"));
+        }
+    }
+    r.updated_at = now_ms();
+}
+
+/// The webhook requests of one action, until 2xx, a permanent failure or the deadline. The
+/// control-topic copy (`control`) leaves right after the first attempt is durable.
+async fn deliver_http(
+    inner: &Arc<Inner>,
+    r: &mut Record,
+    read_at_ms: Option<i64>,
+    control: &mut Option<ControlHook>,
+    watcher: &mut Option<tokio::task::JoinHandle<()>>,
+) {
+    let Some(url) = inner.url.clone() else { return };
+    let ai = action_index(&r.action);
     let _permit = inner.sem.acquire().await;
     let deadline = Instant::now() + Duration::from_secs(inner.cfg.deadline_seconds);
     loop {
@@ -593,13 +698,10 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
         r.attempts += 1;
         r.updated_at = now_ms();
         store(inner, r.clone());
-        if r.latency_ms.is_none() {
-            if let Some(read) = read_at_ms {
-                let l = (now_ms() - read).max(0) as f64;
-                r.latency_ms = Some(l);
-                LATENCY.observe(l / 1000.0);
-            }
+        if let Some(c) = control.take() {
+            *watcher = Some(publish_control(inner, &c, r));
         }
+        note_latency(r, read_at_ms);
         ATTEMPTS.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let outcome = classify(req.send().await);
@@ -612,7 +714,7 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
                 r.updated_at = now_ms();
                 tracing::info!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, latency_ms = r.latency_ms.unwrap_or(-1.0), request_ms = took, "kill-switch action acknowledged");
                 ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
-                store(inner, r);
+                store(inner, r.clone());
                 return;
             }
             Attempt::Permanent(code, why) => {
@@ -622,7 +724,7 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
                 r.updated_at = now_ms();
                 tracing::error!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, error = %why, "kill-switch action failed permanently (not retried)");
                 ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
-                store(inner, r);
+                store(inner, r.clone());
                 return;
             }
             Attempt::Retry(code, why) => {
@@ -634,13 +736,17 @@ async fn deliver(inner: &Inner, key: &str, read_at_ms: Option<i64>) {
                     r.updated_at = now_ms();
                     tracing::error!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, error = %why, "kill-switch action failed: deadline exceeded");
                     ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
-                    store(inner, r);
+                    store(inner, r.clone());
                     return;
                 }
                 tracing::warn!(key = %r.key, attempts = r.attempts, error = %why, retry_in_ms = wait.as_millis() as u64, "kill-switch action attempt failed; retrying");
                 RETRIES.fetch_add(1, Ordering::Relaxed);
                 {
+                    let _w = inner.write.lock().expect("not poisoned");
                     let mut st = inner.state.lock().expect("not poisoned");
+                    if st.records.get(&r.key).is_some_and(|old| old.control_delivered == Some(true)) {
+                        r.control_delivered = Some(true);
+                    }
                     st.records.insert(r.key.clone(), r.clone());
                 }
                 tokio::time::sleep(wait).await;

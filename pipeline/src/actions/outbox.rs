@@ -7,6 +7,10 @@
 //! record is delivered again with the same body and `Idempotency-Key` (the receiver dedupes),
 //! `acked` and `failed` ones never. A crash between the receiver's answer and the `acked` commit
 //! is the one case where the receiver sees a request twice — with the same key.
+//!
+//! The Kafka control topic's copy follows the same rule: it is published after the `sending`
+//! commit and marked delivered once the broker acknowledged it; a record whose copy is not
+//! marked is published again on start (same key, same bytes).
 
 use anyhow::Context;
 use redb::{Database, ReadableTable, TableDefinition};
@@ -51,6 +55,10 @@ pub struct Record {
     pub latency_ms: Option<f64>,
     /// Wall clock of the last change, epoch ms.
     pub updated_at: i64,
+    /// The Kafka control topic's copy: `None` when the action has none (no Kafka), `Some(false)`
+    /// until the broker acknowledged it (published again on the next start), `Some(true)` after.
+    #[serde(default)]
+    pub control_delivered: Option<bool>,
 }
 
 /// The outbox file (`<state_dir>/outbox.redb`).
@@ -127,6 +135,7 @@ mod tests {
             error: None,
             latency_ms: None,
             updated_at: 1,
+            control_delivered: Some(false),
         };
         {
             let o = Outbox::open(&path).unwrap();

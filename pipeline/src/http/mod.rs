@@ -32,17 +32,12 @@ struct App {
     token: Option<Arc<str>>,
 }
 
-/// A running server; dropping it does not stop it (it stops with the actions runtime).
-pub struct Server {
-    /// The bound address.
-    pub addr: SocketAddr,
-}
-
-/// Binds `cfg.listen` and serves the API on the actions runtime.
+/// Binds `cfg.listen` and serves the API on the actions runtime (it stops with the runtime);
+/// returns the bound address.
 ///
 /// # Errors
 /// The address cannot be bound.
-pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<Server> {
+pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<SocketAddr> {
     let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.is_empty()).map(Arc::from);
     if token.is_none() {
         tracing::info!(token_env = %cfg.token_env, "no API token configured: POST /api/brands/{{id}}/resume answers 403");
@@ -70,7 +65,7 @@ pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<Server> {
     });
     tracing::info!(%addr, "HTTP API listening on http://{addr}/");
     eprintln!("HTTP API listening on http://{addr}/");
-    Ok(Server { addr })
+    Ok(addr)
 }
 
 async fn brands(State(app): State<App>) -> impl IntoResponse {

@@ -30,23 +30,34 @@ pub enum Output {
     Control = 2,
 }
 
-/// Counts deliveries per output (the message opaque is the output index).
+/// Counts deliveries per output and answers those who wait for one (kill-switch actions).
 pub struct Deliveries;
+
+/// A message's output, and who waits for its delivery.
+pub struct Opaque {
+    output: Output,
+    done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+}
 
 impl ClientContext for Deliveries {}
 
 impl ProducerContext for Deliveries {
-    type DeliveryOpaque = Box<usize>;
-    fn delivery(&self, result: &DeliveryResult<'_>, output: Self::DeliveryOpaque) {
-        let i = (*output).min(2);
-        match result {
+    type DeliveryOpaque = Box<Opaque>;
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Self::DeliveryOpaque) {
+        let i = opaque.output as usize;
+        let outcome = match result {
             Ok(_) => {
                 metrics::KAFKA_DELIVERED[i].fetch_add(1, Ordering::Relaxed);
+                Ok(())
             }
             Err((e, _)) => {
                 metrics::KAFKA_DELIVERY_FAILED[i].fetch_add(1, Ordering::Relaxed);
                 tracing::error!(output = metrics::OUTPUTS[i], error = %e, "Kafka output message failed delivery");
+                Err(e.to_string())
             }
+        };
+        if let Some(done) = opaque.done {
+            let _ = done.send(outcome);
         }
     }
 }
@@ -96,13 +107,13 @@ impl KafkaOutputs {
         })
     }
 
-    fn send(&self, output: Output, key: &str, value: &[u8]) {
+    fn send(&self, output: Output, key: &str, value: &[u8], done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>) {
         let topic = match output {
             Output::Dlq => &self.dlq,
             Output::Alerts => &self.alerts,
             Output::Control => &self.control,
         };
-        let mut record = BaseRecord::with_opaque_to(topic, Box::new(output as usize)).key(key).payload(value);
+        let mut record = BaseRecord::with_opaque_to(topic, Box::new(Opaque { output, done })).key(key).payload(value);
         loop {
             match self.producer.send(record) {
                 Ok(()) => return,
@@ -115,6 +126,9 @@ impl KafkaOutputs {
                     }
                     metrics::KAFKA_DELIVERY_FAILED[output as usize].fetch_add(1, Ordering::Relaxed);
                     tracing::error!(output = metrics::OUTPUTS[output as usize], error = %e, "Kafka output message not sent");
+                    if let Some(done) = r.delivery_opaque.done {
+                        let _ = done.send(Err(e.to_string()));
+                    }
                     return;
                 }
             }
@@ -137,7 +151,7 @@ impl KafkaOutputs {
         };
         let key = format!("{}/{}/{}", row.topic, row.partition, row.offset);
         match serde_json::to_vec(&msg) {
-            Ok(v) => self.send(Output::Dlq, &key, &v),
+            Ok(v) => self.send(Output::Dlq, &key, &v, None),
             Err(e) => tracing::error!(error = %e, "encoding a dead letter"),
         }
     }
@@ -145,14 +159,16 @@ impl KafkaOutputs {
     /// Publishes an alert (as it opens, and when final).
     pub fn alert(&self, row: &AlertRow) {
         match serde_json::to_vec(row) {
-            Ok(v) => self.send(Output::Alerts, &row.alert_id, &v),
+            Ok(v) => self.send(Output::Alerts, &row.alert_id, &v, None),
             Err(e) => tracing::error!(error = %e, "encoding an alert"),
         }
     }
 
-    /// Publishes a kill-switch action, keyed by brand.
-    pub fn control(&self, brand_id: &str, action_json: &[u8]) {
-        self.send(Output::Control, brand_id, action_json);
+    /// Publishes a kill-switch action, keyed by brand; the receiver gets the broker's answer.
+    pub fn control(&self, brand_id: &str, action_json: &[u8]) -> crate::actions::ControlDelivery {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Output::Control, brand_id, action_json, Some(tx));
+        rx
     }
 
     /// Waits until every queued message is delivered or failed.
