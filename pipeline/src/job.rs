@@ -374,7 +374,12 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                                 Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
                                 Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, line.bytes)),
                                 Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
-                                Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
+                                Event::Brand(b) => {
+                                    if let Some(x) = &actions {
+                                        x.note_brand(&b);
+                                    }
+                                    dims_in.send(Dim::Brand(pos, b))
+                                }
                                 Event::Ad(a) => {
                                     let mut t = tables.borrow_mut();
                                     if let Some(ch) = t.ch.as_mut() {

@@ -435,7 +435,10 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                             Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
                             Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, bytes.to_vec())),
                             Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
-                            Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
+                            Event::Brand(b) => {
+                                actions.note_brand(&b);
+                                dims_in.send(Dim::Brand(pos, b))
+                            }
                             Event::Ad(a) => {
                                 if let Some(ch) = tables.ch.as_mut() {
                                     // Latest wins in offset order within the ad's partition.

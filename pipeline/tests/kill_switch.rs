@@ -266,8 +266,17 @@ fn resume_needs_the_token_and_reaches_the_dataflow() {
     assert_eq!(http(&api, "POST", "/api/brands/acme/resume", None).0, 401);
     assert_eq!(http(&api, "POST", "/api/brands/acme/resume", Some("wrong")).0, 401);
     assert_eq!(rx.requests().len(), 1);
-    // A brand that is not paused: 409.
+    // A brand that is not paused: 409; one the input never named validly: 404 (hooli's row is
+    // malformed, a dead letter).
     assert_eq!(http(&api, "POST", "/api/brands/globex/resume", Some(API_TOKEN)).0, 409);
+    assert_eq!(http(&api, "POST", "/api/brands/hooli/resume", Some(API_TOKEN)).0, 404);
+    let (_, brands) = http(&api, "GET", "/api/brands", None);
+    let brands: Value = serde_json::from_str(&brands).unwrap();
+    let ids: Vec<&str> = brands.as_array().unwrap().iter().map(|b| b["brand_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "acme and globex: {brands}");
+    // Name and kill-switch setting come from the brand's dimension row.
+    let globex = brands.as_array().unwrap().iter().find(|b| b["brand_id"] == "globex").unwrap();
+    assert_eq!((globex["kill_switch_enabled"].as_bool(), globex["name"].as_str()), (Some(false), Some("Globex")), "{globex}");
     let (code, body) = http(&api, "POST", "/api/brands/acme/resume", Some(API_TOKEN));
     assert_eq!(code, 202, "{body}");
     let resume_id = serde_json::from_str::<Value>(&body).unwrap()["resume_id"].as_str().unwrap().to_string();

@@ -58,6 +58,12 @@ pub enum ResumeError {
 pub struct BrandView {
     /// Brand.
     pub brand_id: String,
+    /// Display name, from the brand's dimension row (when one was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The brand's `kill_switch.enabled`, from its dimension row (when one was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kill_switch_enabled: Option<bool>,
     /// Whether publishing is paused (as the dataflow's brand state has it).
     pub publishing_paused: bool,
     /// Since when, epoch ms (the opening comment's ts).
@@ -268,6 +274,19 @@ impl Actions {
         while m.len() > 4096 {
             m.pop_first();
         }
+    }
+
+    /// A brand's dimension row was read: lists the brand (`GET /api/brands`, resume) before it
+    /// has any alert. A row deleting the brand keeps its history.
+    pub fn note_brand(&self, row: &schemas::events::BrandRow) {
+        let Some(p) = &row.profile else { return };
+        let mut st = self.inner.state.lock().expect("not poisoned");
+        let b = st
+            .brands
+            .entry(row.brand_id.clone())
+            .or_insert_with(|| BrandView { brand_id: row.brand_id.clone(), ..Default::default() });
+        b.name = p.name.clone();
+        b.kill_switch_enabled = Some(p.kill_switch.enabled);
     }
 
     /// When reading `epoch` started, if noted.
@@ -833,5 +852,27 @@ mod tests {
             assert!((200..=400).contains(&d(3)));
             assert!((500..=1000).contains(&d(10)));
         }
+    }
+
+    #[test]
+    fn a_brand_row_lists_the_brand_before_any_alert_and_a_deletion_keeps_it() {
+        use schemas::events::{BrandProfile, BrandRow, KillSwitch};
+        let a = Actions::new(&ActionsConfig::default(), false, None, None).unwrap();
+        let profile = BrandProfile {
+            name: Some("Initech".into()),
+            kill_switch: KillSwitch { enabled: false, auto_resume: false },
+            ..Default::default()
+        };
+        a.note_brand(&BrandRow { brand_id: "initech".into(), profile: Some(std::sync::Arc::new(profile)) });
+        let b = a.brands();
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].brand_id.as_str(), b[0].name.as_deref(), b[0].kill_switch_enabled, b[0].crises, b[0].publishing_paused),
+            ("initech", Some("Initech"), Some(false), 0, false)
+        );
+        a.note_brand(&BrandRow { brand_id: "initech".into(), profile: None });
+        assert_eq!(a.brands().len(), 1, "history is kept");
+        assert_eq!(a.resume("initech"), Err(ResumeError::NotPaused));
+        a.shutdown();
     }
 }
