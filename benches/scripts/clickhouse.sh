@@ -7,34 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 events=${1:-1000000}
 workers=${2:-2}
-command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
-server=$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)
-[ -x "$server" ] || { echo "clickhouse-server missing: apt-get install -y clickhouse-server clickhouse-client" >&2; exit 1; }
 cargo build --release --locked -q -p brandpulse
 bin=$PWD/target/release/brandpulse
 data=${BENCH_DIR:-/tmp/brandpulse-bench}/in-$events-0.5
 if [ ! -f "$data/mentions.ndjson" ]; then
   $bin generate --out "$data" --events "$events" --upstream-sentiment 0.5 --hours 24
 fi
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-tcp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$dir/data" "$dir/tmp"
-cat > "$dir/config.xml" <<XML
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$dir/server.log</log><errorlog>$dir/err.log</errorlog><console>0</console></logger>
-  <http_port>$port</http_port><tcp_port>$tcp</tcp_port><listen_host>127.0.0.1</listen_host>
-  <path>$dir/data/</path><tmp_path>$dir/tmp/</tmp_path>
-  <users_config>/etc/clickhouse-server/users.xml</users_config>
-  <default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>268435456</mark_cache_size>
-</yandex>
-XML
-"$server" --config-file="$dir/config.xml" >/dev/null 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/" --data-binary 'SELECT 1' >/dev/null && break; sleep 0.1; done
+work=$(mktemp -d)
+dir=$work
+. benches/scripts/lib.sh
+start_clickhouse
+port=$ch_port
 echo "ClickHouse $(curl -s "http://127.0.0.1:$port/" --data-binary 'SELECT version()') on :$port; input $data"
 for live in true false; do
   db="bench_$live"

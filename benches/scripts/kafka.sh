@@ -9,16 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 events=${1:-1000000}
 rate=${2:-0}
-command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
-tansu=$(scripts/setup-kafka.sh 2>/dev/null)
 cargo build --release --locked -q -p brandpulse
 bin=$PWD/target/release/brandpulse
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$tansu" broker --listener-url tcp://127.0.0.1:$port --advertised-listener-url tcp://127.0.0.1:$port >"$work/tansu.log" 2>&1 &
-broker=$!
-trap 'kill $broker 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+. benches/scripts/lib.sh
+start_tansu
+port=$kafka_port
 export BRANDPULSE_KAFKA__BROKERS=127.0.0.1:$port BRANDPULSE_LOG=warn
 $bin generate --kafka --events "$events" --rate "$rate" --partitions 4 --upstream-sentiment 1.0 2>&1 | tail -1
 for w in 1 2; do
