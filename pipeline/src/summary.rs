@@ -104,6 +104,7 @@ impl Summary {
     /// Merges another worker's summary.
     pub fn merge(&mut self, o: Summary) {
         self.lines_read += o.lines_read;
+        self.bytes_read += o.bytes_read;
         self.late += o.late;
         self.duplicates += o.duplicates;
         for (k, v) in o.dead_letters {
@@ -194,5 +195,18 @@ impl Summary {
             self.rows_brand_minutes, self.rows_ad_minutes, self.rows_cases, self.rows_alerts, self.rows_dead
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_the_workers_reads() {
+        let mut a = Summary { lines_read: 3, bytes_read: 100, ..Default::default() };
+        a.merge(Summary { lines_read: 2, bytes_read: 2 * 1048576, ..Default::default() });
+        assert_eq!((a.lines_read, a.bytes_read), (5, 2 * 1048576 + 100));
+        assert!(a.render(1.0).starts_with("read 5 records (2.0 MiB)"), "{}", a.render(1.0));
     }
 }
