@@ -130,6 +130,22 @@ struct State {
     resumes: VecDeque<(String, i64)>,
 }
 
+impl State {
+    /// The brand's view, created on first sight.
+    fn brand(&mut self, brand_id: &str) -> &mut BrandView {
+        self.brands
+            .entry(brand_id.to_string())
+            .or_insert_with(|| BrandView { brand_id: brand_id.to_string(), ..Default::default() })
+    }
+
+    /// Keeps a control-topic acknowledgment that another task recorded for `r` meanwhile.
+    fn keep_control_ack(&self, r: &mut Record) {
+        if self.records.get(&r.key).is_some_and(|old| old.control_delivered == Some(true)) {
+            r.control_delivered = Some(true);
+        }
+    }
+}
+
 struct Inner {
     cfg: ActionsConfig,
     /// Requests are sent (`--fire-actions`, `run`); otherwise alerts are recorded only.
@@ -281,10 +297,7 @@ impl Actions {
     pub fn note_brand(&self, row: &schemas::events::BrandRow) {
         let Some(p) = &row.profile else { return };
         let mut st = self.inner.state.lock().expect("not poisoned");
-        let b = st
-            .brands
-            .entry(row.brand_id.clone())
-            .or_insert_with(|| BrandView { brand_id: row.brand_id.clone(), ..Default::default() });
+        let b = st.brand(&row.brand_id);
         b.name = p.name.clone();
         b.kill_switch_enabled = Some(p.kill_switch.enabled);
     }
@@ -302,10 +315,7 @@ impl Actions {
         let now = now_ms();
         let mut st = self.inner.state.lock().expect("not poisoned");
         st.alerts.insert(row.alert_id.clone(), row.clone());
-        let b = st
-            .brands
-            .entry(row.brand_id.clone())
-            .or_insert_with(|| BrandView { brand_id: row.brand_id.clone(), ..Default::default() });
+        let b = st.brand(&row.brand_id);
         b.crises += 1;
         if row.action.as_deref() != Some(PAUSE) {
             tracing::warn!(alert_id = %row.alert_id, brand_id = %row.brand_id, ad_id = %row.ad_id, status = %row.action_status, "ad-comment crisis opened; no action");
@@ -583,9 +593,7 @@ fn record_of(inner: &Inner, key: &str) -> Option<Record> {
 /// Durably stores `r` (keeping a control-topic acknowledgment another task recorded meanwhile).
 fn store(inner: &Inner, mut r: Record) {
     let _w = inner.write.lock().expect("not poisoned");
-    if record_of(inner, &r.key).is_some_and(|old| old.control_delivered == Some(true)) {
-        r.control_delivered = Some(true);
-    }
+    inner.state.lock().expect("not poisoned").keep_control_ack(&mut r);
     put(inner, r);
 }
 
@@ -763,9 +771,7 @@ async fn deliver_http(
                 {
                     let _w = inner.write.lock().expect("not poisoned");
                     let mut st = inner.state.lock().expect("not poisoned");
-                    if st.records.get(&r.key).is_some_and(|old| old.control_delivered == Some(true)) {
-                        r.control_delivered = Some(true);
-                    }
+                    st.keep_control_ack(r);
                     st.records.insert(r.key.clone(), r.clone());
                 }
                 tokio::time::sleep(wait).await;
