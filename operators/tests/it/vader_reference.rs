@@ -41,7 +41,7 @@ fn tweets() -> Vec<Tweet> {
 }
 
 fn reference() -> HashMap<String, f64> {
-    include_str!("data/vader_reference.tsv")
+    include_str!("../data/vader_reference.tsv")
         .lines()
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|line| {

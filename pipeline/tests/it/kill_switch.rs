@@ -6,10 +6,9 @@
 //! `crisis-ad-a2-20261124T1031` finds it paused (`skipped_already_paused`); brand `globex` has
 //! its kill switch disabled, so `crisis-ad-g1-20261124T1038` is recorded as `disabled`.
 
-mod common;
-mod kill_switch_support;
 
-use kill_switch_support::*;
+use crate::support::common;
+use crate::support::kill_switch::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,19 +2,14 @@
 //! brands and languages, duplicates, bad lines, care cases, the planted crisis), and the rows do
 //! not depend on the epoch width either.
 
-mod common;
 
-use common::*;
-use std::process::Command;
+use crate::support::common::*;
+use crate::support::launch::{Launch, TIMEOUT};
 
 fn generate(dir: &std::path::Path, events: u64) {
-    let out = Command::new(env!("CARGO_BIN_EXE_brandpulse"))
-        .args(["generate", "--out"])
-        .arg(dir)
-        .args(["--events", &events.to_string(), "--hours", "3", "--seed", "7"])
-        .output()
-        .expect("run brandpulse generate");
-    assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = dir.display().to_string();
+    let events = events.to_string();
+    Launch::new(["generate", "--out", &dir, "--events", &events, "--hours", "3", "--seed", "7"]).run_ok(TIMEOUT);
 }
 
 #[test]

@@ -4,10 +4,12 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 /// The command that installs the server.
 pub const SETUP: &str =
@@ -31,10 +33,6 @@ pub fn server_bin() -> PathBuf {
         }
     }
     panic!("clickhouse-server is not installed: run {SETUP}");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// A ClickHouse server of the test.

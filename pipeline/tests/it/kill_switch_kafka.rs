@@ -7,12 +7,10 @@
 //! `crisis-ad-a2-…` finds it paused; `globex` has its kill switch disabled. So the whole input
 //! gives exactly one `pause_all_publishing`, for `acme`, keyed `crisis-ad-a1-20261124T1011`.
 
-mod common;
-mod kafka_support;
-mod kill_switch_support;
 
-use kafka_support::{job_env, run_bin, spawn_bin, Broker};
-use kill_switch_support::{http, parquet_rows, poll, Answer, Receiver};
+use crate::support::common;
+use crate::support::kafka::{job_env, run_bin, spawn_bin, Broker};
+use crate::support::kill_switch::{http, parquet_rows, poll, Answer, Receiver};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -145,8 +143,7 @@ fn sigkill_while_the_webhook_hangs_resends_the_request_but_not_the_control_copy(
             && v.as_array()?.iter().any(|a| a["key"] == A1 && a["status"] == "sending" && a["control"] == "delivered"))
         .then_some(())
     });
-    job.kill().unwrap();
-    job.wait().unwrap();
+    job.kill();
     assert_eq!(control_messages(&broker).len(), 1);
 
     std::fs::remove_dir_all(dir.path().join("out")).ok();

@@ -15,6 +15,9 @@ use timely::dataflow::operators::vec::input::Input;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::{ProbeHandle, StreamVec};
 
+/// The longest a waiting worker parks before it looks at its inputs again.
+const PARK: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// How the source paces the dataflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pacing {
@@ -27,7 +30,7 @@ pub enum Pacing {
 }
 
 /// A dead-letter record, from the source (late) or from the dataflow.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Dead {
     /// Topic.
     pub topic: Topic,
@@ -43,7 +46,7 @@ pub struct Dead {
 
 /// Everything a run produced. Rows carry the epoch at which they were emitted; rows emitted
 /// at the end of the input carry the last epoch or the one after it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Outputs {
     /// The epoch after the last one fed (rows written at the end of the input carry it).
     pub epochs: u64,
@@ -302,13 +305,22 @@ fn run_raw(
             dims_in.advance_to(current);
             reports_in.advance_to(current);
             match pacing {
+                // Park while waiting (woken by the other workers' messages, 1 ms at most) rather
+                // than spin: tests run side by side on few cores, and a spinning worker holds the
+                // core that the worker it waits for needs.
                 Pacing::Replay => {
                     while sent.len() > 4 {
                         let oldest = sent.pop_front().expect("non-empty");
-                        worker.step_while(|| probe.less_equal(&oldest));
+                        while probe.less_equal(&oldest) {
+                            worker.step_or_park(Some(PARK));
+                        }
                     }
                 }
-                Pacing::Sync => worker.step_while(|| probe.less_than(&current)),
+                Pacing::Sync => {
+                    while probe.less_than(&current) {
+                        worker.step_or_park(Some(PARK));
+                    }
+                }
             }
             // Every epoch before `current` is complete: take this worker's part of a checkpoint.
             for e in checked..current {
