@@ -16,6 +16,7 @@ export TANSU_BIN
 
 if [ $# -eq 0 ]; then
   # nextest does not run doc tests; cargo does, in the same profile (same compiled dependencies).
-  cargo test --doc --workspace --profile fast --locked
+  cargo test --doc --profile fast --locked
 fi
-cargo nextest run --workspace --cargo-profile fast --locked "$@"
+# The root manifest is a virtual workspace: with no -p, every member is built and tested.
+cargo nextest run --cargo-profile fast --locked "$@"
