@@ -39,7 +39,8 @@ impl PartitionClock {
     /// Checks an event against `M_p` (taken before it): `false` when late. Advances `M_p`.
     pub fn admit(&mut self, ts: Millis) -> bool {
         match self.max_ts {
-            Some(m) if ts < m - self.lateness_ms => false,
+            // Saturating: no `M_p` or `L` can wrap the bound (SPEC §3: no record can make others late).
+            Some(m) if ts < m.saturating_sub(self.lateness_ms) => false,
             Some(m) => {
                 self.max_ts = Some(m.max(ts));
                 true

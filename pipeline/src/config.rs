@@ -194,6 +194,45 @@ impl Config {
             msg.push_str("\n  see README.md, section Configuration, for every key and its default");
             anyhow::anyhow!(msg)
         })
+        .and_then(|c: Config| c.check().map(|()| c))
+    }
+
+    /// Checks every numeric key against its allowed range; the error names the key, the value
+    /// and the range. Called by [`Config::load`], and again after command-line flags that
+    /// override a key.
+    ///
+    /// # Errors
+    /// The first key out of range.
+    pub fn check(&self) -> anyhow::Result<()> {
+        const DAY: u64 = 86_400;
+        let d = &self.defaults;
+        let ints: [(&str, u64, u64, u64); 14] = [
+            ("lateness_seconds", self.lateness_seconds, 0, 365 * DAY),
+            ("case_ttl_seconds", self.case_ttl_seconds, 1, 366 * DAY),
+            ("idle_timeout_seconds", self.idle_timeout_seconds, 1, DAY),
+            ("defaults.sla_seconds.urgent", d.sla_seconds.urgent, 1, 365 * DAY),
+            ("defaults.sla_seconds.high", d.sla_seconds.high, 1, 365 * DAY),
+            ("defaults.sla_seconds.normal", d.sla_seconds.normal, 1, 365 * DAY),
+            ("defaults.sla_seconds.low", d.sla_seconds.low, 1, 365 * DAY),
+            ("defaults.crisis.min_comments", d.crisis.min_comments, 1, 1_000_000_000),
+            ("replay.epoch_seconds", self.replay.epoch_seconds, 1, DAY),
+            ("run.epoch_ms", self.run.epoch_ms, 1, 60_000),
+            ("run.checkpoint_seconds", self.run.checkpoint_seconds, 1, DAY),
+            ("run.max_epochs_in_flight", self.run.max_epochs_in_flight as u64, 1, 1_024),
+            ("run.max_records_per_epoch", self.run.max_records_per_epoch as u64, 1, 100_000_000),
+            ("run.catch_up_epoch_seconds", self.run.catch_up_epoch_seconds, 1, DAY),
+        ];
+        for (key, value, min, max) in ints {
+            check_range(key, value, min, max)?;
+        }
+        for (key, value) in
+            [("defaults.crisis.negative_share", d.crisis.negative_share), ("defaults.crisis.risk_share", d.crisis.risk_share)]
+        {
+            if !(0.0..=1.0).contains(&value) {
+                anyhow::bail!("invalid configuration: key `{key}` is {value}; allowed: a share from 0 to 1 (e.g. 0.6)");
+            }
+        }
+        Ok(())
     }
 
     /// The operators' parameters.
@@ -216,6 +255,14 @@ impl Config {
     }
 }
 
+/// `value` within `min..=max`, or an error naming `key` and the range.
+pub fn check_range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<()> {
+    if value < min || value > max {
+        anyhow::bail!("invalid configuration: key `{key}` is {value}; allowed: {min} to {max}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +280,26 @@ mod tests {
         std::fs::write(&f, "lateness_seconds = 60\n[replay]\nepoch_seconds = 7\n").unwrap();
         let c = Config::load(Some(&f)).unwrap();
         assert_eq!((c.lateness_seconds, c.replay.epoch_seconds), (60, 7));
+    }
+
+    #[test]
+    fn numeric_keys_out_of_range_are_named_with_their_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        let cases = [
+            ("lateness_seconds = 9223372036854775807\n", "lateness_seconds", "0 to 31536000"),
+            ("[defaults.crisis]\nnegative_share = 5.0\n", "defaults.crisis.negative_share", "from 0 to 1"),
+            ("[defaults.crisis]\nmin_comments = 0\n", "defaults.crisis.min_comments", "1 to "),
+            ("[replay]\nepoch_seconds = 0\n", "replay.epoch_seconds", "1 to 86400"),
+            ("[run]\nepoch_ms = 0\n", "run.epoch_ms", "1 to 60000"),
+            ("[defaults.sla_seconds]\nurgent = 0\n", "defaults.sla_seconds.urgent", "1 to "),
+        ];
+        for (toml, key, range) in cases {
+            std::fs::write(&f, toml).unwrap();
+            let err = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")) && err.contains(range), "{toml}: {err}");
+        }
+        std::fs::write(&f, "lateness_seconds = 0\n[defaults.crisis]\nnegative_share = 1.0\nmin_comments = 1\n").unwrap();
+        Config::load(Some(&f)).expect("the ends of the ranges are allowed");
     }
 }

@@ -203,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Replay { input, out, epoch_seconds, quiet, fire_actions, state_dir, serve, rate, speed, cluster } => {
             if let Some(e) = epoch_seconds {
+                config::check_range("--epoch-seconds (replay.epoch_seconds)", e, 1, 86_400)?;
                 config.replay.epoch_seconds = e;
             }
             if let Some(d) = state_dir {

@@ -258,6 +258,10 @@ struct RawKillSwitch {
 #[derive(Deserialize)]
 struct RawBrand {
     brand_id: Option<String>,
+    /// Optional; when present it must be a valid event time (SPEC §3), though decoding keeps
+    /// no use for it (replay reads it to place the row in time).
+    #[serde(rename = "ts")]
+    _ts: Option<EventTime>,
     name: Option<String>,
     sla_seconds: Option<RawSla>,
     crisis: Option<RawCrisis>,
@@ -313,6 +317,10 @@ impl RawBrand {
 #[derive(Deserialize)]
 struct RawAd {
     ad_id: Option<String>,
+    /// Optional; when present it must be a valid event time (SPEC §3), though decoding keeps
+    /// no use for it (replay reads it to place the row in time).
+    #[serde(rename = "ts")]
+    _ts: Option<EventTime>,
     brand_id: Option<String>,
     campaign_id: Option<String>,
     platform: Option<String>,
@@ -371,13 +379,43 @@ mod tests {
     }
 
     #[test]
+    fn event_times_outside_2000_to_2100_are_invalid() {
+        let line = |ts: &str| {
+            format!(r#"{{"event_id":"m","ts":{ts},"brand_id":"a","platform":"x","author_id":"u","text":""}}"#)
+        };
+        for ts in [
+            "\"2999-01-01T00:00:00Z\"",
+            "\"2100-01-01T00:00:00Z\"",
+            "\"1999-12-31T23:59:59.999Z\"",
+            "4102444800000",
+            "9000000000000000",
+            "10000000000000000",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "18446744073709551615",
+            "0",
+            "1",
+        ] {
+            assert_eq!(reason(Topic::Mentions, &line(ts)), "invalid_value:ts", "ts {ts}");
+            assert_eq!(
+                reason(Topic::CareEvents, &line(ts).replace("\"text\":\"\"", "\"case_id\":\"k\",\"kind\":\"opened\",\"channel\":\"c\"")),
+                "invalid_value:ts",
+                "care ts {ts}"
+            );
+        }
+        for ts in ["\"2000-01-01T00:00:00Z\"", "\"2099-12-31T23:59:59.999Z\"", "946684800000", "4102444799999"] {
+            assert!(decode(Topic::Mentions, line(ts).as_bytes(), &BrandProfile::default()).is_ok(), "ts {ts}");
+        }
+    }
+
+    #[test]
     fn rejects_name_their_reason() {
         let m = Topic::Mentions;
         assert_eq!(reason(m, "   "), "empty_record");
         assert_eq!(reason(m, r#"{"event_id":"m-1","#), "malformed_json");
         assert_eq!(reason(m, "[1,2]"), "not_an_object");
         assert_eq!(
-            reason(m, r#"{"ts":1,"brand_id":"a","platform":"x","author_id":"u","text":""}"#),
+            reason(m, r#"{"ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":""}"#),
             "missing_field:event_id"
         );
         assert_eq!(
@@ -396,20 +434,20 @@ mod tests {
             "invalid_value:ts"
         );
         assert_eq!(
-            reason(m, r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#),
+            reason(m, r#"{"event_id":"m","ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#),
             "invalid_value:reach"
         );
         assert_eq!(
             reason(
                 m,
-                r#"{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"","sentiment":1.5}"#
+                r#"{"event_id":"m","ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":"","sentiment":1.5}"#
             ),
             "invalid_value:sentiment"
         );
         assert_eq!(
             reason(
                 Topic::CareEvents,
-                r#"{"event_id":"e","ts":1,"case_id":"k","brand_id":"a","kind":"closed","channel":"x"}"#
+                r#"{"event_id":"e","ts":1795514400000,"case_id":"k","brand_id":"a","kind":"closed","channel":"x"}"#
             ),
             "invalid_value:kind"
         );
@@ -422,7 +460,7 @@ mod tests {
             "invalid_value:spend_per_hour"
         );
         let big = format!(
-            r#"{{"event_id":"m","ts":1,"brand_id":"a","platform":"x","author_id":"u","text":"{}"}}"#,
+            r#"{{"event_id":"m","ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":"{}"}}"#,
             "a".repeat(MAX_TEXT_BYTES + 1)
         );
         assert_eq!(reason(m, &big), "too_large");

@@ -43,7 +43,26 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
 }
 
-/// A `ts` field: RFC 3339 string with offset, or integer epoch milliseconds.
+/// The first valid event time, 2000-01-01T00:00:00Z (SPEC §3).
+pub const MIN_VALID_TS: Millis = 946_684_800_000;
+/// The first event time past the valid range, 2100-01-01T00:00:00Z (SPEC §3).
+pub const END_VALID_TS: Millis = 4_102_444_800_000;
+
+/// Whether `ts` lies in the valid range `[2000-01-01, 2100-01-01)`.
+pub fn is_valid_ts(ts: Millis) -> bool {
+    (MIN_VALID_TS..END_VALID_TS).contains(&ts)
+}
+
+fn in_range<E: de::Error>(ts: Millis) -> Result<EventTime, E> {
+    if is_valid_ts(ts) {
+        Ok(EventTime(ts))
+    } else {
+        Err(E::custom(format!("event time {} ms is outside 2000-01-01 to 2100-01-01", ts)))
+    }
+}
+
+/// A `ts` field: RFC 3339 string with offset, or integer epoch milliseconds, from 2000-01-01
+/// (inclusive) to 2100-01-01 (exclusive); anything else is `invalid_value:ts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventTime(pub Millis);
 
@@ -53,18 +72,18 @@ impl<'de> serde::Deserialize<'de> for EventTime {
         impl<'de> Visitor<'de> for V {
             type Value = EventTime;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an RFC 3339 timestamp with offset or integer epoch milliseconds")
+                f.write_str("an RFC 3339 timestamp with offset or integer epoch milliseconds, from 2000 to 2099")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<EventTime, E> {
-                i64::try_from(v).map(EventTime).map_err(|_| E::custom("epoch ms out of range"))
+                i64::try_from(v).map_err(|_| E::custom("epoch ms out of range")).and_then(in_range)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<EventTime, E> {
-                Ok(EventTime(v))
+                in_range(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<EventTime, E> {
                 parse_rfc3339(v)
-                    .map(EventTime)
                     .ok_or_else(|| E::custom(format!("not an RFC 3339 timestamp with offset: {v:?}")))
+                    .and_then(in_range)
             }
         }
         d.deserialize_any(V)

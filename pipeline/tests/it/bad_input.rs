@@ -95,8 +95,15 @@ fn every_corpus_file_has_an_expectation() {
         if case.line == 0 || case.line > lines.len() {
             problems.push(format!("{f}: bad line {} outside the file's {} lines", case.line, lines.len()));
         }
-        if case.line == 1 || case.line == lines.len() {
+        // SPEC §3 names the first and the last record of a partition (an absurd `ts` there):
+        // cases named `*_first` / `*_last` put the bad line there, with good lines on the other side.
+        let stem = f.trim_end_matches(".ndjson");
+        let (first_ok, last_ok) = (stem.ends_with("_first"), stem.ends_with("_last"));
+        if (case.line == 1 && !first_ok) || (case.line == lines.len() && !last_ok) {
             problems.push(format!("{f}: the bad line must have good lines before and after it"));
+        }
+        if (first_ok && case.line != 1) || (last_ok && case.line != lines.len()) || lines.len() < 2 {
+            problems.push(format!("{f}: a *_first / *_last case has its bad line first / last, and good lines"));
         }
         if lines.len() as u64 - 1 != case.good_rows {
             problems.push(format!(
@@ -119,14 +126,12 @@ fn field<'a>(row: &'a Row, name: &str) -> &'a Value {
     row.get(name).unwrap_or(&Value::Null)
 }
 
-/// Replays one corpus file; returns the problems found.
-fn check_case(case: &Case) -> Vec<String> {
-    let mut problems = Vec::new();
-    let label = &case.file;
-    let bytes = std::fs::read(corpus_dir().join(&case.file)).unwrap();
-    let lines = split_lines(&bytes);
+/// A temp input dir holding `bytes` as `<topic>.ndjson`, plus what the topic needs, made from
+/// the corpus file `corpus` (the ad of the comments; a comment per good ad of the corpus file).
+fn input_for(case: &Case, bytes: &[u8], corpus: &[u8]) -> tempfile::TempDir {
+    let lines = split_lines(corpus);
     let input = tempfile::tempdir().expect("temp dir");
-    std::fs::write(input.path().join(format!("{}.ndjson", case.topic)), &bytes).unwrap();
+    std::fs::write(input.path().join(format!("{}.ndjson", case.topic)), bytes).unwrap();
 
     match case.topic.as_str() {
         // Ad comments need their ad: every corpus ad comment is on ad-1.
@@ -156,6 +161,16 @@ fn check_case(case: &Case) -> Vec<String> {
         }
         _ => {}
     }
+    input
+}
+
+/// Replays one corpus file; returns the problems found.
+fn check_case(case: &Case) -> Vec<String> {
+    let mut problems = Vec::new();
+    let label = &case.file;
+    let bytes = std::fs::read(corpus_dir().join(&case.file)).unwrap();
+    let lines = split_lines(&bytes);
+    let input = input_for(case, &bytes, &bytes);
 
     let out = tempfile::tempdir().expect("temp dir");
     if let Err(e) = try_run_replay(input.path(), out.path(), &[]) {
@@ -256,4 +271,48 @@ fn bad_input_corpus_is_dead_lettered_and_good_records_count() {
     let mut problems = problems.into_inner().unwrap();
     problems.sort();
     assert_no_diffs("bad-input corpus", &problems);
+}
+
+/// Hostile timestamps (far future, i64::MIN / i64::MAX first, 1e16 ms last; a far-future ads
+/// row): besides their own dead-letter row they change nothing. Every metric table equals that
+/// of the same file without the hostile line.
+#[test]
+fn hostile_timestamps_leave_the_metrics_of_a_run_without_them() {
+    let cases = load_expectations();
+    let hostile = [
+        "mentions__ts_year_2999.ndjson",
+        "mentions__ts_9e15_ms.ndjson",
+        "mentions__ts_i64_min_first.ndjson",
+        "mentions__ts_i64_max_first.ndjson",
+        "mentions__ts_1e16_ms_last.ndjson",
+        "ads__ts_far_future.ndjson",
+    ];
+    let mut problems = Vec::new();
+    for file in hostile {
+        let case = cases.get(file).unwrap_or_else(|| panic!("{file} has no line in expected.tsv"));
+        let bytes = std::fs::read(corpus_dir().join(file)).unwrap();
+        let without: Vec<u8> = split_lines(&bytes)
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i + 1 != case.line)
+            .flat_map(|(_, l)| l.iter().copied().chain([b'\n']))
+            .collect();
+        let (with_out, without_out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        run_replay(input_for(case, &bytes, &bytes).path(), with_out.path(), &["--quiet"]);
+        // The comments of the ads case are made from the corpus file's good ads: both runs get the same.
+        run_replay(input_for(case, &without, &bytes).path(), without_out.path(), &["--quiet"]);
+        for spec in [&BRAND_METRICS, &AD_METRICS, &CARE_CASES, &ALERTS] {
+            let (a, b) = (read_table(with_out.path(), spec), read_table(without_out.path(), spec));
+            problems.extend(a.problems.iter().map(|p| format!("{file}: {p}")));
+            problems.extend(
+                compare_rows(spec, &b.rows, &a.rows).into_iter().map(|d| format!("{file}: {}: {d}", spec.name)),
+            );
+        }
+        let n = sum_u64(&read_table(with_out.path(), &BRAND_METRICS).rows, "mentions")
+            + sum_u64(&read_table(with_out.path(), &AD_METRICS).rows, "comments");
+        if n == 0 {
+            problems.push(format!("{file}: nothing was counted at all"));
+        }
+    }
+    assert_no_diffs("hostile timestamps vs runs without them", &problems);
 }
