@@ -150,6 +150,8 @@ pub struct WatermarkReport {
 pub struct Params {
     /// Allowed lateness `L` in ms.
     pub lateness_ms: Millis,
+    /// The rule against records far ahead of their partition (SPEC §3).
+    pub jump: crate::watermark::JumpRule,
     /// Case TTL in ms of event time.
     pub case_ttl_ms: Millis,
     /// Defaults for brands without a row.

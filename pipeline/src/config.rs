@@ -13,6 +13,12 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Allowed lateness `L` in seconds (SPEC §3).
     pub lateness_seconds: u64,
+    /// A record more than this many seconds ahead of its partition's `M_p` does not move it
+    /// alone (SPEC §3 "no record can make other records late"; `docs/semantics.md`).
+    pub jump_seconds: u64,
+    /// Consecutive records that far ahead that show a partition genuinely resumed after a gap
+    /// (then `M_p` moves); 1 turns the rule off.
+    pub jump_records: u64,
     /// Case TTL in seconds of event time (SPEC §5).
     pub case_ttl_seconds: u64,
     /// Idle timeout of a partition in seconds of wall clock (Kafka only).
@@ -39,6 +45,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             lateness_seconds: 3600,
+            jump_seconds: 6 * 3600,
+            jump_records: 8,
             case_ttl_seconds: 7 * 24 * 3600,
             idle_timeout_seconds: 30,
             defaults: BrandDefaults::default(),
@@ -136,6 +144,9 @@ pub struct RunConfig {
     /// partitions (catch-up, `sources::kafka::catch_up`): like `replay.epoch_seconds`, so a
     /// backlog gives replay's results whatever order the partitions arrive in.
     pub catch_up_epoch_seconds: u64,
+    /// A fact more than this many seconds ahead of the wall clock is `invalid_value:ts`
+    /// (SPEC §3; `run` only: a replay reads the past).
+    pub max_future_seconds: u64,
 }
 
 impl Default for RunConfig {
@@ -148,6 +159,7 @@ impl Default for RunConfig {
             max_epochs_in_flight: 8,
             max_records_per_epoch: 50_000,
             catch_up_epoch_seconds: 60,
+            max_future_seconds: 900,
         }
     }
 }
@@ -206,8 +218,11 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         const DAY: u64 = 86_400;
         let d = &self.defaults;
-        let ints: [(&str, u64, u64, u64); 14] = [
+        let ints: [(&str, u64, u64, u64); 17] = [
             ("lateness_seconds", self.lateness_seconds, 0, 365 * DAY),
+            ("jump_seconds", self.jump_seconds, 60, 365 * DAY),
+            ("jump_records", self.jump_records, 1, 1_000_000),
+            ("run.max_future_seconds", self.run.max_future_seconds, 0, 365 * DAY),
             ("case_ttl_seconds", self.case_ttl_seconds, 1, 366 * DAY),
             ("idle_timeout_seconds", self.idle_timeout_seconds, 1, DAY),
             ("defaults.sla_seconds.urgent", d.sla_seconds.urgent, 1, 365 * DAY),
@@ -245,6 +260,10 @@ impl Config {
         }
         Ok(operators::Params {
             lateness_ms: self.lateness_seconds as i64 * 1000,
+            jump: operators::watermark::JumpRule {
+                jump_ms: self.jump_seconds as i64 * 1000,
+                confirm: self.jump_records as u32,
+            },
             case_ttl_ms: self.case_ttl_seconds as i64 * 1000,
             defaults: std::sync::Arc::new(self.defaults.profile()),
             scorer,

@@ -133,6 +133,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let bar_worker = bar.clone();
     let epoch_ms = (job.config.replay.epoch_seconds.max(1) * 1000) as i64;
     let lateness_ms = params.lateness_ms;
+    let jump = params.jump;
     let defaults = params.defaults.clone();
     let out = job.out.clone();
     let counter = read_bytes.clone();
@@ -291,7 +292,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         let mut parts: Vec<FilePartition> = Vec::new();
         for (i, spec) in files.iter().enumerate() {
             if i % peers == index {
-                match FilePartition::open(i as u32, spec.clone(), lateness_ms) {
+                match FilePartition::open(i as u32, spec.clone(), lateness_ms, jump) {
                     Ok(p) => parts.push(p),
                     Err(e) => {
                         tables.borrow_mut().error.get_or_insert(e);
@@ -399,9 +400,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             let facts: Vec<&FilePartition> = parts.iter().filter(|p| p.spec.topic.is_fact()).collect();
             let report = WatermarkReport {
                 worker: index,
-                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
+                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
                 any_active: facts.iter().any(|p| !p.finished),
-                max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
+                max_ts: facts.iter().filter_map(|p| p.clock.seen_max()).max(),
                 checkpoint: false,
             };
             reports_in.send(report);

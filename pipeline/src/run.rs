@@ -371,6 +371,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 workers,
                 &part.cursors,
                 params.lateness_ms,
+                params.jump,
                 stop_at_end,
             )?;
             let epoch_ms = config.run.epoch_ms.max(1);
@@ -385,7 +386,10 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let mut catch_up = Some(CatchUp::new(
                 source.partitions.iter().map(|p| p.id.topic.is_fact()),
                 config.run.catch_up_epoch_seconds.max(1) as i64 * 1000,
+                params.lateness_ms,
+                params.jump,
             ));
+            let max_future_ms = config.run.max_future_seconds as i64 * 1000;
             // A partition no longer holds catch-up back once it has read its backlog (with
             // `--stop-at-end`: reached its end, quiet included, see `kafka::END_QUIET`).
             // Catch-up gives up (hands out what it holds, bucket by bucket, then reads in arrival
@@ -420,6 +424,15 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     }
                     Ok(ev) => {
                         if let Some(ts) = ev.ts() {
+                            let limit = operators::system_clock().saturating_add(max_future_ms);
+                            if ts > limit {
+                                let detail = format!(
+                                    "ts {} is more than run.max_future_seconds = {} ahead of the wall clock",
+                                    schemas::time::format_rfc3339(ts),
+                                    max_future_ms / 1000
+                                );
+                                return Some(dead("invalid_value:ts".into(), detail));
+                            }
                             if !p.clock.admit(ts) {
                                 let detail = format!(
                                     "ts {} is more than the allowed lateness behind the partition's max {}",
@@ -575,7 +588,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 let mut any_active = !stop_at_end;
                 let mut max_ts: Option<i64> = None;
                 for (i, p) in source.partitions.iter().enumerate().filter(|(_, p)| p.id.topic.is_fact()) {
-                    max_ts = max_ts.max(p.clock.max_ts());
+                    max_ts = max_ts.max(p.clock.seen_max());
                     // Records held by catch-up are still to come.
                     let backlog = !p.backlog_read() || catch_up.as_ref().is_some_and(|c| c.first_held(i).is_some());
                     let active = backlog || if stop_at_end {
@@ -586,7 +599,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     if active {
                         any_active = true;
                         // A partition with data to come but none read yet holds the watermark.
-                        let m = p.clock.max_ts().unwrap_or(NO_WATERMARK);
+                        let m = p.clock.watermark_ts().unwrap_or(NO_WATERMARK);
                         active_min = Some(active_min.map_or(m, |a: i64| a.min(m)));
                     }
                 }

@@ -28,6 +28,7 @@ struct Sample {
 fn params(gauges: Arc<Gauges>) -> Params {
     Params {
         lateness_ms: LATENESS,
+        jump: Default::default(),
         case_ttl_ms: CASE_TTL,
         defaults: Arc::new(BrandProfile::default()),
         scorer: brandpulse_operators::sentiment::Scorer::english_only(),

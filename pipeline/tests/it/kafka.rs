@@ -213,6 +213,11 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
     let good = |i: u32| {
         format!(r#"{{"event_id":"x-{i}","ts":"2026-11-24T10:30:0{i}Z","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok","sentiment":0.5}}"#).into_bytes()
     };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let tomorrow = format!(
+        r#"{{"event_id":"x-8","ts":"{}","brand_id":"umbrella","platform":"x","author_id":"u","text":"ok"}}"#,
+        ms_rfc3339(now_ms + 86_400_000)
+    );
     let extra: Vec<(i32, Option<String>, Vec<u8>)> = vec![
         (1, None, good(1)),
         (1, None, b"{not json".to_vec()),
@@ -224,6 +229,8 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
         ),
         (1, None, br#"[1,2]"#.to_vec()),
         (1, None, good(3)),
+        // A day ahead of the wall clock: past `run.max_future_seconds` (900 s), invalid.
+        (1, None, tomorrow.into_bytes()),
     ];
     broker.produce("mentions", &extra);
     let dir = tempfile::tempdir().unwrap();
@@ -231,9 +238,9 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
     let env = job_env(&broker, &dir.path().join("state"), &out);
     run_bin(&["run", "--stop-at-end", "--start", "earliest", "-w", "2"], &env, &dir.path().join("log"));
 
-    // Dead-letter topic: the golden scenario's own dead letters plus our three, with position.
+    // Dead-letter topic: the golden scenario's own dead letters plus our four, with position.
     let golden_dead = load_expected(&tests_dir().join("golden/expected/dead_letter.json"));
-    let want = golden_dead.len() + 3;
+    let want = golden_dead.len() + 4;
     let msgs = broker.consume_all("brandpulse.dlq", 1, want, Duration::from_secs(30));
     assert_eq!(msgs.len(), want, "dead letters on brandpulse.dlq: {msgs:#?}");
     let ours: Vec<(i64, i64, String, String)> = msgs
@@ -257,6 +264,7 @@ fn malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_counted() {
             (1, 1, "malformed_json".to_string(), "mentions/1/1".to_string()),
             (1, 3, "missing_field:ts".to_string(), "mentions/1/3".to_string()),
             (1, 4, "not_an_object".to_string(), "mentions/1/4".to_string()),
+            (1, 6, "invalid_value:ts".to_string(), "mentions/1/6".to_string()),
         ]
     );
     // Every good record is counted: the golden mentions (hand-computed total) plus our three.

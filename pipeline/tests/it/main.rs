@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod clickhouse;
+mod event_time;
 mod golden;
 mod kafka;
 mod kill_switch;

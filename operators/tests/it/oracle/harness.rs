@@ -107,6 +107,7 @@ pub fn raw_of(e: &Event) -> Vec<u8> {
 pub fn params(s: &Scenario) -> Params {
     Params {
         lateness_ms: s.lateness_ms,
+        jump: Default::default(),
         case_ttl_ms: s.case_ttl_ms,
         defaults: Arc::new(s.defaults.clone()),
         scorer: brandpulse_operators::sentiment::Scorer::english_only(),
@@ -127,7 +128,7 @@ pub fn run(scenario: &Arc<Scenario>, workers: usize, pacing: Pacing) -> Outputs 
 #[derive(Clone, Default)]
 struct Checkpoint {
     epoch: Epoch,
-    workers: BTreeMap<usize, (BTreeMap<String, Vec<u8>>, Vec<(usize, usize, Option<i64>)>)>,
+    workers: BTreeMap<usize, (BTreeMap<String, Vec<u8>>, Vec<(usize, usize, PartitionClock)>)>,
 }
 
 /// Runs `scenario` uninterrupted with a checkpoint at the first epoch `>= at`, then again from
@@ -226,12 +227,10 @@ fn run_raw(
         let mut current: Epoch = 0;
         if let (Some(c), Some((_, at))) = (&resume, &mine) {
             for part in parts.iter_mut() {
-                let (_, next, max_ts) = at.iter().find(|(p, _, _)| *p == part.p).copied().expect("saved");
+                let (_, next, clock) = at.iter().find(|(p, _, _)| *p == part.p).copied().expect("saved");
                 part.next = next;
                 part.finished = next == scn.partitions[part.p].records.len();
-                if let Some(m) = max_ts {
-                    part.clock = PartitionClock::restored(scn.lateness_ms, m);
-                }
+                part.clock = clock;
             }
             let next = parts.iter().filter(|p| !p.finished).map(|p| scn.partitions[p.p].epochs[p.next]).min();
             current = next.unwrap_or(c.epoch + 1).max(c.epoch + 1);
@@ -240,7 +239,7 @@ fn run_raw(
             reports_in.advance_to(current);
         }
         // Where this worker's partitions stood after each epoch it read, for a checkpoint.
-        let mut positions: BTreeMap<Epoch, Vec<(usize, usize, Option<i64>)>> = BTreeMap::new();
+        let mut positions: BTreeMap<Epoch, Vec<(usize, usize, PartitionClock)>> = BTreeMap::new();
         let mut requested = false;
         let mut checked: Epoch = current;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
@@ -286,13 +285,13 @@ fn run_raw(
             let facts: Vec<&Part> = parts.iter().filter(|p| scn.partitions[p.p].topic.is_fact()).collect();
             let report = WatermarkReport {
                 worker: index,
-                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.max_ts()).min(),
+                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
                 any_active: facts.iter().any(|p| !p.finished),
-                max_ts: facts.iter().filter_map(|p| p.clock.max_ts()).max(),
+                max_ts: facts.iter().filter_map(|p| p.clock.seen_max()).max(),
                 checkpoint: index == 0 && !requested && checkpoint_at.is_some_and(|at| current >= at),
             };
             requested |= report.checkpoint;
-            positions.insert(current, parts.iter().map(|p| (p.p, p.next, p.clock.max_ts())).collect());
+            positions.insert(current, parts.iter().map(|p| (p.p, p.next, p.clock)).collect());
             reports_in.send(report);
             sinks.rejected.lock().expect("lock").extend(late);
             sent.push_back(current);

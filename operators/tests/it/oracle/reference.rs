@@ -314,7 +314,7 @@ struct Ref<'a> {
     brands: HashMap<String, Option<Arc<BrandProfile>>>,
     ads: HashMap<String, Arc<AdInfo>>,
     /// `M_p` per partition.
-    clocks: Vec<Option<i64>>,
+    clocks: Vec<Clock>,
     /// Current and previous watermark.
     w: i64,
     prev_w: i64,
@@ -382,20 +382,18 @@ impl<'a> Ref<'a> {
             let ev = &part.records[i];
             let Some(ts) = ev.ts() else { continue };
             let pos = (p as u32, i as u64 + 1);
-            match self.clocks[p] {
-                Some(m) if ts < m - self.l => self.dead(part.topic, pos, "late", ev),
-                m => {
-                    self.clocks[p] = Some(m.map_or(ts, |m| m.max(ts)));
-                    accepted.push((ts, pos, part.topic, ev.clone()));
-                }
+            if self.clocks[p].late(ts, self.l) {
+                self.dead(part.topic, pos, "late", ev);
+            } else {
+                accepted.push((ts, pos, part.topic, ev.clone()));
             }
         }
         // 3. the watermark.
         let facts: Vec<usize> = (0..s.partitions.len()).filter(|&p| s.partitions[p].topic.is_fact()).collect();
         let w = if facts.iter().any(|&p| !ended[p]) {
-            facts.iter().filter(|&&p| !ended[p]).filter_map(|&p| self.clocks[p]).min().unwrap_or(NO_W)
+            facts.iter().filter(|&&p| !ended[p]).filter_map(|&p| self.clocks[p].holds()).min().unwrap_or(NO_W)
         } else {
-            facts.iter().filter_map(|&p| self.clocks[p]).max().unwrap_or(NO_W)
+            facts.iter().filter_map(|&p| self.clocks[p].admitted.iter().max().copied()).max().unwrap_or(NO_W)
         };
         self.prev_w = self.w;
         self.w = self.w.max(w);
@@ -868,7 +866,7 @@ pub fn expected(s: &Scenario) -> Expected {
         epoch: 0,
         brands: HashMap::new(),
         ads: HashMap::new(),
-        clocks: vec![None; s.partitions.len()],
+        clocks: vec![Clock::default(); s.partitions.len()],
         w: NO_W,
         prev_w: NO_W,
         seen: HashMap::new(),
@@ -893,4 +891,76 @@ pub fn expected(s: &Scenario) -> Expected {
     let mut out = r.finish();
     super::harness::sort_expected(&mut out);
     out
+}
+
+/// One partition's `M_p` under SPEC §3 as `docs/semantics.md` "Time" states it, written from the
+/// text (not from `PartitionClock`): outliers are more than `JUMP` ahead of `M_p`, or more than
+/// `JUMP` behind it while only the first record stands for it; `CONFIRM` consecutive outliers on
+/// one side move `M_p` to the largest of them.
+#[derive(Clone, Default)]
+struct Clock {
+    m: Option<i64>,
+    /// Records that moved or kept `M_p` other than the first one: none means `M_p` rests on the
+    /// partition's first record alone.
+    backed: bool,
+    /// The current run of consecutive outliers (their `ts`, and whether they are ahead).
+    run: Vec<i64>,
+    run_ahead: bool,
+    /// Every admitted `ts`.
+    admitted: Vec<i64>,
+}
+
+const JUMP: i64 = 6 * 3_600_000;
+const CONFIRM: usize = 8;
+
+impl Clock {
+    /// Whether `ts` is late; otherwise it is admitted and `M_p` moves as the rule says.
+    fn late(&mut self, ts: i64, l: i64) -> bool {
+        let m = match self.m {
+            None => {
+                self.m = Some(ts);
+                self.admitted.push(ts);
+                return false;
+            }
+            Some(m) => m,
+        };
+        let side = if ts - m > JUMP {
+            Some(true)
+        } else if !self.backed && m - ts > JUMP {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(ahead) = side {
+            if self.run_ahead != ahead {
+                self.run.clear();
+            }
+            self.run_ahead = ahead;
+            self.run.push(ts);
+            if self.run.len() == CONFIRM {
+                self.m = self.run.iter().max().copied();
+                self.backed = true;
+                self.run.clear();
+            }
+            self.admitted.push(ts);
+            return false;
+        }
+        self.run.clear();
+        if m - ts > l {
+            return true;
+        }
+        self.m = Some(m.max(ts));
+        self.backed = true;
+        self.admitted.push(ts);
+        false
+    }
+
+    /// What the partition holds the watermark at.
+    fn holds(&self) -> Option<i64> {
+        if self.backed {
+            self.m
+        } else {
+            self.admitted.iter().min().copied()
+        }
+    }
 }

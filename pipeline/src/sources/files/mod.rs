@@ -3,12 +3,15 @@
 //! Protocol: one JSON record per line (`\n` or `\r\n`), UTF-8, optionally gzip-compressed
 //! (`.gz`). Files are read in event-time rounds: the epoch of a line is its `ts` divided by the
 //! epoch width (never less than the previous line's), so every file advances through event time
-//! together, and the rows do not depend on how files are spread over workers. A topic may be
+//! together. A line's epoch is decided once the file's next [`JumpRule::confirm`] lines have
+//! been read: a line far ahead of its file (the jump rule, `docs/semantics.md` "Time") is read
+//! with its neighbours instead of holding the rest of the file back until its epoch, and the rows do not depend on how files are spread over workers. A topic may be
 //! split into partition files `<topic>.<n>.ndjson[.gz]` (e.g. one per Kafka partition), each its
 //! own partition. Not supported: other compressions.
 
 use anyhow::Context;
-use operators::watermark::PartitionClock;
+use operators::watermark::{JumpRule, PartitionClock};
+use std::collections::VecDeque;
 use operators::Epoch;
 use schemas::{BrandProfile, Decoded, Topic};
 use std::io::{BufRead, BufReader, Read};
@@ -96,6 +99,14 @@ pub struct FilePartition {
     pub finished: bool,
     /// Lateness clock (facts only).
     pub clock: PartitionClock,
+    /// The jump rule over every line with a `ts` (dimension rows too), run
+    /// [`JumpRule::confirm`] lines ahead of the line being placed.
+    placement: PartitionClock,
+    /// Lines read and decoded whose epoch is not decided yet, with their `ts`.
+    ahead: VecDeque<(Pending, Option<i64>)>,
+    look_ahead: usize,
+    at_eof: bool,
+    read_error: Option<anyhow::Error>,
     pending: Option<Pending>,
     last_epoch: Epoch,
     /// Bytes read so far (uncompressed).
@@ -118,20 +129,26 @@ impl FilePartition {
     ///
     /// # Errors
     /// The file cannot be opened.
-    pub fn open(partition: u32, spec: FileSpec, lateness_ms: i64) -> anyhow::Result<Self> {
+    pub fn open(partition: u32, spec: FileSpec, lateness_ms: i64, rule: JumpRule) -> anyhow::Result<Self> {
         let file = std::fs::File::open(&spec.path).with_context(|| format!("opening {}", spec.path.display()))?;
         let raw: Box<dyn Read> = if spec.path.extension().is_some_and(|e| e == "gz") {
             Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
             Box::new(file)
         };
+        let fact = spec.topic.is_fact();
         Ok(FilePartition {
             partition,
             spec,
             reader: Box::new(BufReader::with_capacity(1 << 20, raw)),
             line: 0,
             finished: false,
-            clock: PartitionClock::new(lateness_ms),
+            clock: PartitionClock::with_rule(lateness_ms, rule),
+            placement: PartitionClock::with_rule(if fact { lateness_ms } else { i64::MAX }, rule),
+            ahead: VecDeque::new(),
+            look_ahead: rule.confirm as usize,
+            at_eof: false,
+            read_error: None,
             pending: None,
             last_epoch: 0,
             bytes_read: 0,
@@ -141,41 +158,67 @@ impl FilePartition {
     /// The next line, read and decoded ahead, or `None` at the end of the file.
     ///
     /// A fact line's epoch is its `ts / epoch_ms`; a dimension row's is that of its optional
-    /// `ts` field (rows without one are read at the start); a line without a usable time, or
-    /// older than the previous line, is read with the previous line.
+    /// `ts` field (rows without one are read at the start); a line without a usable time, older
+    /// than the previous line, or far ahead of the file under the jump rule, is read with the
+    /// previous line.
     ///
     /// # Errors
     /// An I/O error (including a corrupt gzip stream).
     pub fn peek(&mut self, epoch_ms: i64, defaults: &BrandProfile) -> anyhow::Result<Option<&Pending>> {
         if self.pending.is_none() && !self.finished {
-            let mut buf = Vec::new();
-            let read = self
-                .reader
-                .read_until(b'\n', &mut buf)
-                .with_context(|| format!("reading {} after line {}", self.spec.path.display(), self.line))?;
-            if read == 0 {
+            while !self.at_eof && self.ahead.len() <= self.look_ahead {
+                if let Err(e) = self.read_line(defaults) {
+                    // The lines read before the error are still delivered, then the error.
+                    self.at_eof = true;
+                    self.read_error = Some(e);
+                }
+            }
+            let Some((mut line, ts)) = self.ahead.pop_front() else {
+                if let Some(e) = self.read_error.take() {
+                    return Err(e);
+                }
                 self.finished = true;
                 return Ok(None);
-            }
-            self.bytes_read += read as u64;
-            self.line += 1;
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-            }
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-            let decoded = schemas::decode(self.spec.topic, &buf, defaults);
-            let ts = match &decoded {
-                Ok(ev) if self.spec.topic.is_fact() => ev.ts(),
-                Ok(_) => serde_json::from_slice::<TsOnly>(&buf).ok().and_then(|t| t.ts).map(|t| t.0),
-                Err(_) => None,
             };
-            let epoch = ts.map_or(self.last_epoch, |ts| epoch_of(ts, epoch_ms, self.last_epoch));
-            self.last_epoch = epoch;
-            self.pending = Some(Pending { line: self.line, bytes: buf, decoded, epoch });
+            // `M_p` as it stands `look_ahead` lines later: an outlier is placed at it.
+            let at = ts.map(|ts| self.placement.max_ts().map_or(ts, |m| ts.min(m)));
+            line.epoch = at.map_or(self.last_epoch, |ts| epoch_of(ts, epoch_ms, self.last_epoch));
+            self.last_epoch = line.epoch;
+            self.pending = Some(line);
         }
         Ok(self.pending.as_ref())
+    }
+
+    /// Reads and decodes one line into the look-ahead (or notes the end of the file).
+    fn read_line(&mut self, defaults: &BrandProfile) -> anyhow::Result<()> {
+        let mut buf = Vec::new();
+        let read = self
+            .reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading {} after line {}", self.spec.path.display(), self.line))?;
+        if read == 0 {
+            self.at_eof = true;
+            return Ok(());
+        }
+        self.bytes_read += read as u64;
+        self.line += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        let decoded = schemas::decode(self.spec.topic, &buf, defaults);
+        let ts = match &decoded {
+            Ok(ev) if self.spec.topic.is_fact() => ev.ts(),
+            Ok(_) => serde_json::from_slice::<TsOnly>(&buf).ok().and_then(|t| t.ts).map(|t| t.0),
+            Err(_) => None,
+        };
+        if let Some(ts) = ts {
+            self.placement.admit(ts);
+        }
+        self.ahead.push_back((Pending { line: self.line, bytes: buf, decoded, epoch: 0 }, ts));
+        Ok(())
     }
 
     /// Takes the line returned by the last [`peek`](Self::peek).

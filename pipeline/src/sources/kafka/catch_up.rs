@@ -13,6 +13,7 @@
 //! Catch-up ends when every partition has read its backlog and nothing is held; from then on
 //! the worker reads in wall-clock epochs (low latency for live data).
 
+use operators::watermark::{JumpRule, PartitionClock};
 use schemas::Decoded;
 use std::collections::VecDeque;
 
@@ -28,9 +29,11 @@ pub struct HeldRecord {
     pub bucket: u64,
 }
 
-#[derive(Default)]
 struct Lane {
     fact: bool,
+    /// The jump rule over the lane's records: a record far ahead of its partition goes with
+    /// the previous record instead of holding the lane back until its bucket.
+    clock: PartitionClock,
     held: VecDeque<HeldRecord>,
     /// The bucket of the last record read (the running maximum), if any.
     last: Option<u64>,
@@ -58,15 +61,26 @@ pub struct CatchUp {
 impl CatchUp {
     /// Catch-up over partitions whose topics are facts where `facts[i]`, in buckets of
     /// `bucket_ms` milliseconds of event time.
-    pub fn new(facts: impl IntoIterator<Item = bool>, bucket_ms: i64) -> CatchUp {
-        let lanes = facts.into_iter().map(|fact| Lane { fact, ..Lane::default() }).collect();
+    pub fn new(facts: impl IntoIterator<Item = bool>, bucket_ms: i64, lateness_ms: i64, rule: JumpRule) -> CatchUp {
+        let lanes = facts
+            .into_iter()
+            .map(|fact| Lane {
+                fact,
+                clock: PartitionClock::with_rule(lateness_ms, rule),
+                held: VecDeque::new(),
+                last: None,
+            })
+            .collect();
         CatchUp { bucket_ms: bucket_ms.max(1), lanes, prev: None, held: 0 }
     }
 
     /// Holds a fact record of partition `local` read at `offset`.
     pub fn push(&mut self, local: usize, offset: i64, bytes: Vec<u8>, decoded: Decoded) {
         let lane = &mut self.lanes[local];
-        let ts = decoded.as_ref().ok().and_then(|e| e.ts());
+        let ts = decoded.as_ref().ok().and_then(|e| e.ts()).map(|ts| {
+            lane.clock.admit(ts);
+            lane.clock.max_ts().map_or(ts, |m| ts.min(m))
+        });
         let last = lane.last.unwrap_or(0);
         let bucket = ts.map_or(last, |ts| if ts <= 0 { 0 } else { (ts / self.bucket_ms) as u64 }).max(last);
         lane.last = Some(bucket);
@@ -154,7 +168,7 @@ mod tests {
     #[test]
     fn a_bucket_is_complete_only_when_every_partition_with_backlog_read_past_it() {
         // Lane 0 is a dimension topic: it never holds catch-up back.
-        let mut c = CatchUp::new([false, true, true], MIN);
+        let mut c = CatchUp::new([false, true, true], MIN, 3_600_000, Default::default());
         assert_eq!(c.ready(|_| false), Ready::Wait, "nothing read from lane 2 yet");
         push(&mut c, 1, 0, 1);
         push(&mut c, 1, 1, 2);
@@ -179,7 +193,7 @@ mod tests {
 
     #[test]
     fn out_of_order_and_undecodable_records_go_with_the_previous_record() {
-        let mut c = CatchUp::new([true], MIN);
+        let mut c = CatchUp::new([true], MIN, 3_600_000, Default::default());
         push(&mut c, 0, 0, 5);
         push(&mut c, 0, 1, 3); // older than its predecessor: read with it
         c.push(0, 2, b"{not json".to_vec(), schemas::decode(Topic::Mentions, b"{not json", &BrandProfile::default()));
@@ -190,7 +204,7 @@ mod tests {
 
     #[test]
     fn buckets_never_repeat_even_when_a_partition_is_behind() {
-        let mut c = CatchUp::new([true, true], MIN);
+        let mut c = CatchUp::new([true, true], MIN, 3_600_000, Default::default());
         push(&mut c, 0, 0, 4);
         push(&mut c, 1, 0, 9);
         assert_eq!(c.ready(|_| false), Ready::Wait, "lane 0 may deliver more of minute 4");

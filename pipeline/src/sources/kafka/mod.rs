@@ -18,7 +18,7 @@ pub mod config;
 
 use anyhow::Context;
 use config::{KafkaConfig, StartFrom};
-use operators::watermark::PartitionClock;
+use operators::watermark::{JumpRule, PartitionClock};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -80,6 +80,10 @@ pub struct PartitionCursor {
     pub next_offset: i64,
     /// `M_p` (largest accepted ts), if any.
     pub max_ts: Option<i64>,
+    /// The whole clock (`M_p` and the jump rule's state); checkpoints from before it had only
+    /// `max_ts`.
+    #[serde(default)]
+    pub clock: Option<PartitionClock>,
 }
 
 /// A record read from Kafka.
@@ -169,6 +173,7 @@ impl KafkaSource {
         workers: usize,
         stored: &BTreeMap<u32, PartitionCursor>,
         lateness_ms: i64,
+        rule: JumpRule,
         stop_at_end: bool,
     ) -> anyhow::Result<KafkaSource> {
         let mut partitions = Vec::new();
@@ -180,7 +185,7 @@ impl KafkaSource {
                     next_offset: 0,
                     start_high: 0,
                     end_offset: None,
-                    clock: PartitionClock::new(lateness_ms),
+                    clock: PartitionClock::with_rule(lateness_ms, rule),
                     last_data: None,
                     opened: Instant::now(),
                 });
@@ -207,8 +212,10 @@ impl KafkaSource {
                 .with_context(|| format!("reading the offsets of {}/{}", p.id.kafka_topic, p.id.partition))?;
             let start = match (cfg.start, stored.get(&p.number)) {
                 (StartFrom::Stored, Some(c)) => {
-                    if let Some(m) = c.max_ts {
-                        p.clock = PartitionClock::restored(lateness_ms, m);
+                    if let Some(clock) = c.clock {
+                        p.clock = clock.with_params(lateness_ms, rule);
+                    } else if let Some(m) = c.max_ts {
+                        p.clock = PartitionClock::restored(lateness_ms, m).with_params(lateness_ms, rule);
                     }
                     if c.next_offset < low {
                         tracing::warn!(topic = %p.id.kafka_topic, partition = p.id.partition, stored = c.next_offset, low, "stored offset is no longer retained; records between were lost to retention");
@@ -293,7 +300,7 @@ impl KafkaSource {
     pub fn cursors(&self) -> BTreeMap<u32, PartitionCursor> {
         self.partitions
             .iter()
-            .map(|p| (p.number, PartitionCursor { next_offset: p.next_offset, max_ts: p.clock.max_ts() }))
+            .map(|p| (p.number, PartitionCursor { next_offset: p.next_offset, max_ts: p.clock.max_ts(), clock: Some(p.clock) }))
             .collect()
     }
 }
