@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod clickhouse;
 mod golden;
+mod http;
 mod kafka;
 mod kill_switch;
 mod kill_switch_kafka;
