@@ -240,6 +240,7 @@ impl Config {
         for (key, value, min, max) in ints {
             check_range(key, value, min, max)?;
         }
+        self.http.check()?;
         for (key, value) in
             [("defaults.crisis.negative_share", d.crisis.negative_share), ("defaults.crisis.risk_share", d.crisis.risk_share)]
         {

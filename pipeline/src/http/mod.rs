@@ -7,7 +7,21 @@
 //! configured, 404 unknown brand, 409 not paused), `GET /metrics` (Prometheus text),
 //! `GET /healthz` (the process is up), `GET /readyz` (the job has started its dataflow and, when
 //! configured, the ClickHouse sink is writing; 503 with the sink's state otherwise).
-//! Not supported: TLS (put a proxy in front), CORS.
+//! Not supported: TLS (put a proxy in front), CORS, HTTP/2.
+//!
+//! Limits (`[http]`, README "Configuration"), so that no client can hold a connection forever:
+//! - `header_read_timeout_seconds` (hyper's header-read timer): a connection that has not sent a
+//!   complete request header this long after it was accepted, or after its previous response
+//!   (an idle keep-alive connection), is closed without an answer.
+//! - `request_timeout_seconds` (tower-http's timeout): a request not answered this long after its
+//!   header gets `408 Request Timeout`; a connection whose response is still not sent twice this
+//!   long after the header (a client that does not read it) is closed. So an idle keep-alive
+//!   connection is also closed twice this long after its last request's header at the latest.
+//! - `max_connections`: connections served at once. Beyond it the server stops accepting: new
+//!   connections wait in the kernel's listen backlog (the client sees its connect succeed and
+//!   its request unanswered) and are taken in arrival order as served ones close; none is closed
+//!   for being over the bound. A full backlog drops further connection attempts (the client's
+//!   TCP retries them).
 
 pub mod config;
 
@@ -19,9 +33,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
+use tower_http::timeout::TimeoutLayer;
 
 /// Set once the job's dataflow is running (`/readyz`).
 pub static READY: AtomicBool = AtomicBool::new(false);
@@ -58,14 +79,89 @@ pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<SocketAddr> 
         .block_on(tokio::net::TcpListener::bind(&cfg.listen))
         .with_context(|| format!("binding the HTTP API to {} (key `http.listen`)", cfg.listen))?;
     let addr = listener.local_addr()?;
-    rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    rt.spawn(accept_loop(listener, router, Limits::of(cfg)));
     tracing::info!(%addr, "HTTP API listening on http://{addr}/");
     eprintln!("HTTP API listening on http://{addr}/");
     Ok(addr)
+}
+
+/// The connection limits of `[http]` (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_read: Duration,
+    request: Duration,
+    max_connections: usize,
+}
+
+impl Limits {
+    fn of(cfg: &HttpConfig) -> Limits {
+        Limits {
+            header_read: Duration::from_secs(cfg.header_read_timeout_seconds),
+            request: Duration::from_secs(cfg.request_timeout_seconds),
+            max_connections: usize::try_from(cfg.max_connections).unwrap_or(usize::MAX).max(1),
+        }
+    }
+}
+
+/// Accepts connections while fewer than `max_connections` are open (the others wait in the
+/// listen backlog) and serves each on its own task with the limits.
+async fn accept_loop(listener: tokio::net::TcpListener, router: Router, limits: Limits) {
+    let router = router.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request));
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: the connection stays in the backlog.
+                tracing::warn!(error = %e, "HTTP API: accepting a connection failed; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (h1, router) = (h1.clone(), router.clone());
+        tokio::spawn(async move {
+            serve_connection(&h1, stream, router, limits.request * 2).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Serves one connection until it ends, or until a request's response is still not sent
+/// `write_deadline` after the request's header (then the connection is dropped, which closes it).
+async fn serve_connection(
+    h1: &http1::Builder,
+    stream: tokio::net::TcpStream,
+    router: Router,
+    write_deadline: Duration,
+) {
+    let (deadline_tx, mut deadline_rx) = watch::channel(None::<Instant>);
+    let svc = TowerToHyperService::new(router);
+    let svc = hyper::service::service_fn(move |req| {
+        deadline_tx.send_replace(Some(Instant::now() + write_deadline));
+        hyper::service::Service::call(&svc, req)
+    });
+    let conn = h1.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    loop {
+        let deadline = *deadline_rx.borrow_and_update();
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "HTTP API connection ended");
+                }
+                return;
+            }
+            Ok(()) = deadline_rx.changed() => {}
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                tracing::debug!("HTTP API connection closed: response not sent within twice http.request_timeout_seconds");
+                return;
+            }
+        }
+    }
 }
 
 async fn brands(State(app): State<App>) -> impl IntoResponse {
@@ -168,7 +264,79 @@ load();setInterval(load,2000);
 
 #[cfg(test)]
 mod tests {
-    use super::bearer_token;
+    use super::{accept_loop, bearer_token, Limits};
+    use axum::routing::get;
+    use axum::Router;
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    /// Serves `router` with `limits` on a runtime of its own (returned: dropping it stops).
+    fn start(router: Router, limits: Limits) -> (tokio::runtime::Runtime, SocketAddr) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(accept_loop(listener, router, limits));
+        (rt, addr)
+    }
+
+    /// Reads until the server closes the connection (EOF or reset); the bytes read. Panics when
+    /// nothing more comes for `timeout` without the connection closing.
+    fn read_until_closed(s: &mut TcpStream, timeout: Duration) -> Vec<u8> {
+        s.set_read_timeout(Some(timeout)).unwrap();
+        let (mut got, mut buf) = (Vec::new(), vec![0; 1 << 16]);
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+                Err(e) => panic!("connection still open after {} bytes: {e}", got.len()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_slow_handler_is_answered_408_at_the_request_timeout() {
+        let router = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        );
+        let limits =
+            Limits { header_read: Duration::from_secs(60), request: Duration::from_millis(300), max_connections: 4 };
+        let (_rt, addr) = start(router, limits);
+        let mut s = TcpStream::connect(addr).unwrap();
+        let t0 = Instant::now();
+        s.write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+        let resp = String::from_utf8(read_until_closed(&mut s, Duration::from_secs(10))).unwrap();
+        let took = t0.elapsed();
+        assert!(resp.starts_with("HTTP/1.1 408 "), "{resp}");
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "answered after {took:?}");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_response_is_cut_off() {
+        // 64 MiB: more than the kernel buffers of both ends of a loopback connection hold, so the
+        // server's writes block while the client does not read.
+        const BODY: usize = 64 << 20;
+        let body = bytes::Bytes::from(vec![b'x'; BODY]);
+        let router = Router::new().route("/big", get(move || std::future::ready(body.clone())));
+        // Request timeout 250 ms: the response must be sent within 500 ms of the header.
+        let limits =
+            Limits { header_read: Duration::from_secs(60), request: Duration::from_millis(250), max_connections: 4 };
+        let (_rt, addr) = start(router, limits);
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        // The behaviour under test: a client that stops reading (here for three times the 500 ms).
+        std::thread::sleep(Duration::from_millis(1500));
+        // What the kernels buffered arrives, then the close; without the cut-off all 64 MiB would
+        // arrive and the keep-alive connection would stay open (header timeout 60 s): a panic.
+        let got = read_until_closed(&mut s, Duration::from_secs(10));
+        assert!(got.starts_with(b"HTTP/1.1 200 "), "{:?}", String::from_utf8_lossy(&got[..got.len().min(100)]));
+        assert!(got.len() < BODY, "the whole body arrived: {} bytes", got.len());
+    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive_and_the_token_is_not() {

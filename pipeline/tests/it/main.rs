@@ -12,6 +12,7 @@ mod bad_input;
 mod clickhouse;
 mod event_time;
 mod golden;
+mod http;
 mod kafka;
 mod kill_switch;
 mod kill_switch_kafka;
