@@ -194,19 +194,20 @@ impl Config {
                 // are used, never as configuration keys.
                 .filter(|k| !k.as_str().to_ascii_uppercase().ends_with("_TOKEN")),
         );
-        fig.extract().map_err(|e| {
-            let mut msg = String::from("invalid configuration:");
-            for err in e {
-                let key = err.path.join(".");
-                msg.push_str(&format!("\n  key `{key}`: {}", err.kind));
-                if let Some(meta) = &err.metadata {
-                    msg.push_str(&format!(" (from {})", meta.name));
+        fig.extract()
+            .map_err(|e| {
+                let mut msg = String::from("invalid configuration:");
+                for err in e {
+                    let key = err.path.join(".");
+                    msg.push_str(&format!("\n  key `{key}`: {}", err.kind));
+                    if let Some(meta) = &err.metadata {
+                        msg.push_str(&format!(" (from {})", meta.name));
+                    }
                 }
-            }
-            msg.push_str("\n  see README.md, section Configuration, for every key and its default");
-            anyhow::anyhow!(msg)
-        })
-        .and_then(|c: Config| c.check().map(|()| c))
+                msg.push_str("\n  see README.md, section Configuration, for every key and its default");
+                anyhow::anyhow!(msg)
+            })
+            .and_then(|c: Config| c.check().map(|()| c))
     }
 
     /// Checks every numeric key against its allowed range; the error names the key, the value
@@ -241,9 +242,10 @@ impl Config {
             check_range(key, value, min, max)?;
         }
         self.http.check()?;
-        for (key, value) in
-            [("defaults.crisis.negative_share", d.crisis.negative_share), ("defaults.crisis.risk_share", d.crisis.risk_share)]
-        {
+        for (key, value) in [
+            ("defaults.crisis.negative_share", d.crisis.negative_share),
+            ("defaults.crisis.risk_share", d.crisis.risk_share),
+        ] {
             if !(0.0..=1.0).contains(&value) {
                 anyhow::bail!("invalid configuration: key `{key}` is {value}; allowed: a share from 0 to 1 (e.g. 0.6)");
             }
@@ -319,7 +321,8 @@ mod tests {
             let err = Config::load(Some(&f)).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")) && err.contains(range), "{toml}: {err}");
         }
-        std::fs::write(&f, "lateness_seconds = 0\n[defaults.crisis]\nnegative_share = 1.0\nmin_comments = 1\n").unwrap();
+        std::fs::write(&f, "lateness_seconds = 0\n[defaults.crisis]\nnegative_share = 1.0\nmin_comments = 1\n")
+            .unwrap();
         Config::load(Some(&f)).expect("the ends of the ranges are allowed");
     }
 }

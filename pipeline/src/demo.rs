@@ -61,16 +61,7 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
     let input = out.join("input");
     if out.exists() {
         // A previous demo's output: start clean so rows are not mixed with an older run.
-        for table in [
-            "brand_metrics_minute",
-            "ad_metrics_minute",
-            "care_cases",
-            "alerts",
-            "brand_status",
-            "dead_letter",
-            "input",
-            "state",
-        ] {
+        for table in crate::sinks::parquet::rerun::TABLES.into_iter().chain(["input", "state"]) {
             let p = out.join(table);
             if p.exists() {
                 std::fs::remove_dir_all(&p)?;
@@ -101,6 +92,8 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         progress: true,
         actions: Some(actions.clone()),
         serve: false,
+        // Its tables were cleared above.
+        replace: false,
         rate: None,
         speed: None,
     })?;

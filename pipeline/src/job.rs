@@ -42,6 +42,9 @@ pub struct ReplayJob {
     /// Keep the dataflow open after the input ends, for resumes through the API, until
     /// [`STOP_SERVING`] is set (`--serve`); the final rows are written then.
     pub serve: bool,
+    /// Replace the tables of an output directory that already holds rows (`--replace`; see
+    /// [`crate::sinks::parquet::rerun`]); off: such a directory is refused.
+    pub replace: bool,
     /// Facts read per second at most, over all workers (`--rate`, for latency benchmarks).
     pub rate: Option<f64>,
     /// Event time read per wall-clock time (`--speed`): epoch `e` is read no earlier than
@@ -117,6 +120,8 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         anyhow::bail!("no input files in {}: expected some of brands.ndjson, ads.ndjson, mentions.ndjson, ad_comments.ndjson, care_events.ndjson (optionally .gz)", job.input.display());
     }
     let params = job.config.params()?;
+    // Refused before anything is read when `out` holds rows (SPEC §9), unless replacing.
+    let target = crate::sinks::parquet::rerun::prepare(&job.out, job.replace)?;
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let read_bytes = Arc::new(AtomicU64::new(0));
     let bar = job.progress.then(|| {
@@ -135,7 +140,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let lateness_ms = params.lateness_ms;
     let jump = params.jump;
     let defaults = params.defaults.clone();
-    let out = job.out.clone();
+    let out = target.clone();
     let counter = read_bytes.clone();
     let ch_sink = if job.config.clickhouse.enabled() {
         Some(Arc::new(ClickHouseSink::start(&job.config.clickhouse)?))
@@ -518,6 +523,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         bar.finish_and_clear();
     }
     total.bytes_read = read_bytes.load(Ordering::Relaxed);
+    if target != job.out {
+        crate::sinks::parquet::rerun::commit(&job.out)?;
+    }
     let _ = Topic::ALL;
     Ok(total)
 }

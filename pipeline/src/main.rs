@@ -90,6 +90,10 @@ enum Command {
         /// resumes, until SIGINT/SIGTERM; then write the final rows.
         #[arg(long)]
         serve: bool,
+        /// `--out` already holds rows of an earlier run: replace its tables once this run
+        /// completes (default: refuse, so that a re-run never adds duplicates).
+        #[arg(long)]
+        replace: bool,
         /// Read at most this many records per second (latency benchmarks; default: unpaced).
         #[arg(long)]
         rate: Option<f64>,
@@ -201,7 +205,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!("no command given: try `brandpulse demo`, or `brandpulse --help`");
     };
     match command {
-        Command::Replay { input, out, epoch_seconds, quiet, fire_actions, state_dir, serve, rate, speed, cluster } => {
+        Command::Replay {
+            input,
+            out,
+            epoch_seconds,
+            quiet,
+            fire_actions,
+            state_dir,
+            serve,
+            replace,
+            rate,
+            speed,
+            cluster,
+        } => {
             if let Some(e) = epoch_seconds {
                 config::check_range("--epoch-seconds (replay.epoch_seconds)", e, 1, 86_400)?;
                 config.replay.epoch_seconds = e;
@@ -229,6 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: !quiet,
                 actions: actions.clone(),
                 serve,
+                replace,
                 rate,
                 speed,
             })?;

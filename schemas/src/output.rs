@@ -288,7 +288,7 @@ table! {
 
 table! {
     /// dead_letter: every rejected record.
-    DeadLetterRow = "dead_letter", date: |r: &DeadLetterRow| r.recorded_at, {
+    DeadLetterRow = "dead_letter", date: dead_letter_date, {
         /// Topic.
         topic: str,
         /// File path, or `topic/partition`.
@@ -351,4 +351,16 @@ mod tests {
         assert_eq!(batch.schema().field(1).name(), "window_start");
         assert_eq!(batch.column(3).null_count(), 2);
     }
+}
+
+/// The date partition of a dead letter: the record's own event time when its raw bytes are a
+/// JSON object with a valid `ts` (a late record, an ad comment whose ad never came, a
+/// duplicate), else 1970-01-01 (no usable event time). Never the wall clock: a re-run of the same
+/// input writes the same partitions.
+pub fn dead_letter_date(r: &DeadLetterRow) -> i64 {
+    #[derive(serde::Deserialize)]
+    struct Ts {
+        ts: Option<crate::time::EventTime>,
+    }
+    serde_json::from_slice::<Ts>(&r.raw).ok().and_then(|t| t.ts).map_or(0, |t| t.0)
 }

@@ -873,7 +873,13 @@ mod tests {
         let b = a.brands();
         assert_eq!(b.len(), 1);
         assert_eq!(
-            (b[0].brand_id.as_str(), b[0].name.as_deref(), b[0].kill_switch_enabled, b[0].crises, b[0].publishing_paused),
+            (
+                b[0].brand_id.as_str(),
+                b[0].name.as_deref(),
+                b[0].kill_switch_enabled,
+                b[0].crises,
+                b[0].publishing_paused
+            ),
             ("initech", Some("Initech"), Some(false), 0, false)
         );
         a.note_brand(&BrandRow { brand_id: "initech".into(), profile: None });

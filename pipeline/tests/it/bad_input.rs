@@ -6,7 +6,6 @@
 //! write exactly one dead-letter row (that topic, that line, that reason, the line's raw bytes), and
 //! count every good record.
 
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;

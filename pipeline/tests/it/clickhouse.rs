@@ -3,11 +3,10 @@
 //! batches and restarts changing nothing, a server outage during a run, and `run` over Kafka
 //! (a real tansu broker) writing the same views.
 
-
 use crate::support::clickhouse::Server;
+use crate::support::common::*;
 use crate::support::kafka as kafka_support;
 use crate::support::launch::{Job, Launch, TIMEOUT};
-use crate::support::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -518,9 +517,7 @@ fn server_outage_loses_nothing_and_bounds_the_queue() {
     server.stop();
     assert!(job.try_wait().is_none(), "the job finished before the outage");
     // While the server is down the job retries and its workers wait on the full queue.
-    wait_until("the job to retry", Duration::from_secs(60), || {
-        job.log().matches("retrying").count() >= 6
-    });
+    wait_until("the job to retry", Duration::from_secs(60), || job.log().matches("retrying").count() >= 6);
     let hwm_during = vm_hwm_kib(job.id()).unwrap_or(0);
     assert!(job.try_wait().is_none(), "the job finished while ClickHouse was down");
     server.start_again();
@@ -641,7 +638,16 @@ fn current_clickhouse_via_chdb_runs_ddl_views_and_guide_queries() {
 fn run_over_kafka_writes_the_hand_computed_views() {
     let server = Server::start();
     let broker = kafka_support::Broker::start();
-    for t in ["brands", "ads", "mentions", "ad_comments", "care_events", "brandpulse.dlq", "brandpulse.alerts", "brandpulse.control"] {
+    for t in [
+        "brands",
+        "ads",
+        "mentions",
+        "ad_comments",
+        "care_events",
+        "brandpulse.dlq",
+        "brandpulse.alerts",
+        "brandpulse.control",
+    ] {
         broker.create_topic(t, 1);
     }
     for t in ["brands", "ads", "mentions", "ad_comments", "care_events"] {

@@ -90,7 +90,10 @@ fn records_far_ahead_within_the_valid_range_make_no_record_late() {
         let (ahead, rest): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| window(r) >= FAR);
         problems.extend(compare_rows(&BRAND_METRICS, &expected, &rest).into_iter().map(|d| format!("{name}: {d}")));
         if sum_u64(&ahead, "mentions") != far {
-            problems.push(format!("{name}: the records far ahead count {} mentions, want {far}", sum_u64(&ahead, "mentions")));
+            problems.push(format!(
+                "{name}: the records far ahead count {} mentions, want {far}",
+                sum_u64(&ahead, "mentions")
+            ));
         }
         let dead = read_table(out.path(), &DEAD_LETTER).rows;
         if !dead.is_empty() {

@@ -4,7 +4,6 @@
 //! The scenario is built so that the result does not depend on `--epoch-seconds` or the number of
 //! workers, so the same expectations are checked for four configurations (plus gzip input).
 
-
 use std::path::{Path, PathBuf};
 
 use crate::support::common::*;

@@ -9,7 +9,6 @@
 //! - a job killed with SIGKILL and restarted from its checkpoint skips nothing and counts
 //!   nothing twice (duplicates across the restart included).
 
-
 use crate::support::common::*;
 use crate::support::kafka::*;
 use serde_json::Value;

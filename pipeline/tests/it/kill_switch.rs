@@ -6,7 +6,6 @@
 //! `crisis-ad-a2-20261124T1031` finds it paused (`skipped_already_paused`); brand `globex` has
 //! its kill switch disabled, so `crisis-ad-g1-20261124T1038` is recorded as `disabled`.
 
-
 use crate::support::common;
 use crate::support::kill_switch::*;
 use serde_json::Value;
@@ -275,7 +274,11 @@ fn resume_needs_the_token_and_reaches_the_dataflow() {
     assert_eq!(ids.len(), 2, "acme and globex: {brands}");
     // Name and kill-switch setting come from the brand's dimension row.
     let globex = brands.as_array().unwrap().iter().find(|b| b["brand_id"] == "globex").unwrap();
-    assert_eq!((globex["kill_switch_enabled"].as_bool(), globex["name"].as_str()), (Some(false), Some("Globex")), "{globex}");
+    assert_eq!(
+        (globex["kill_switch_enabled"].as_bool(), globex["name"].as_str()),
+        (Some(false), Some("Globex")),
+        "{globex}"
+    );
     let (code, body) = http(&api, "POST", "/api/brands/acme/resume", Some(API_TOKEN));
     assert_eq!(code, 202, "{body}");
     let resume_id = serde_json::from_str::<Value>(&body).unwrap()["resume_id"].as_str().unwrap().to_string();

@@ -7,7 +7,6 @@
 //! `crisis-ad-a2-…` finds it paused; `globex` has its kill switch disabled. So the whole input
 //! gives exactly one `pause_all_publishing`, for `acme`, keyed `crisis-ad-a1-20261124T1011`.
 
-
 use crate::support::common;
 use crate::support::kafka::{job_env, run_bin, spawn_bin, Broker};
 use crate::support::kill_switch::{http, parquet_rows, poll, Answer, Receiver};

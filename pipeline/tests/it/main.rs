@@ -16,4 +16,5 @@ mod http;
 mod kafka;
 mod kill_switch;
 mod kill_switch_kafka;
+mod rerun;
 mod workers;

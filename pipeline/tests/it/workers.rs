@@ -2,7 +2,6 @@
 //! brands and languages, duplicates, bad lines, care cases, the planted crisis), and the rows do
 //! not depend on the epoch width either.
 
-
 use crate::support::common::*;
 use crate::support::launch::{Launch, TIMEOUT};
 

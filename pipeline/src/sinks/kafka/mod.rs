@@ -107,7 +107,13 @@ impl KafkaOutputs {
         })
     }
 
-    fn send(&self, output: Output, key: &str, value: &[u8], done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>) {
+    fn send(
+        &self,
+        output: Output,
+        key: &str,
+        value: &[u8],
+        done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ) {
         let topic = match output {
             Output::Dlq => &self.dlq,
             Output::Alerts => &self.alerts,

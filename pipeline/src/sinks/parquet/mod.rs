@@ -4,6 +4,7 @@
 //! complete, so a reader never sees a partial file. Rows are buffered per table and written when
 //! the buffer is full or at the end; one file per (flush, date). Compression: Snappy.
 
+pub mod rerun;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;

@@ -11,9 +11,9 @@
 
 use anyhow::Context;
 use operators::watermark::{JumpRule, PartitionClock};
-use std::collections::VecDeque;
 use operators::Epoch;
 use schemas::{BrandProfile, Decoded, Topic};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 

@@ -300,7 +300,12 @@ impl KafkaSource {
     pub fn cursors(&self) -> BTreeMap<u32, PartitionCursor> {
         self.partitions
             .iter()
-            .map(|p| (p.number, PartitionCursor { next_offset: p.next_offset, max_ts: p.clock.max_ts(), clock: Some(p.clock) }))
+            .map(|p| {
+                (
+                    p.number,
+                    PartitionCursor { next_offset: p.next_offset, max_ts: p.clock.max_ts(), clock: Some(p.clock) },
+                )
+            })
             .collect()
     }
 }
