@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod generate;
 mod http;
+mod ids;
 mod job;
 mod metrics;
 mod produce;

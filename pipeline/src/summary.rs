@@ -1,4 +1,5 @@
 //! The end-of-run summary: counts of what was read, rejected and written, and per-brand figures.
+//! Ids are shown through [`crate::ids::for_log`] (escaped: the summary is read on a terminal).
 
 use schemas::{AlertRow, BrandMinuteRow, CareCaseRow};
 use std::collections::BTreeMap;
@@ -166,7 +167,15 @@ impl Summary {
             let _ = writeln!(
                 s,
                 "  {:<12} {:>9} {:>7.1}% {:>9.3} {:>8} {:>7} {:>9} {:>8} {:>10}",
-                brand, b.mentions, neg, avg, b.ad_comments, b.cases_opened, sla, b.breaches, b.unanswered_breaches
+                crate::ids::for_log(brand),
+                b.mentions,
+                neg,
+                avg,
+                b.ad_comments,
+                b.cases_opened,
+                sla,
+                b.breaches,
+                b.unanswered_breaches
             );
         }
         let _ = writeln!(s, "\ncrisis alerts: {}", self.alerts.len());
@@ -177,9 +186,9 @@ impl Summary {
             let _ = writeln!(
                 s,
                 "  {} brand={} ad={} opened {} with {} comments (negative {:.0}%, risky {:.0}%), resolved {}; action {} ({})",
-                a.alert_id,
-                a.brand_id,
-                a.ad_id,
+                crate::ids::for_log(&a.alert_id),
+                crate::ids::for_log(&a.brand_id),
+                crate::ids::for_log(&a.ad_id),
                 schemas::time::format_rfc3339(a.opened_at),
                 a.comments,
                 100.0 * a.neg_share,
@@ -208,5 +217,44 @@ mod tests {
         a.merge(Summary { lines_read: 2, bytes_read: 2 * 1048576, ..Default::default() });
         assert_eq!((a.lines_read, a.bytes_read), (5, 2 * 1048576 + 100));
         assert!(a.render(1.0).starts_with("read 5 records (2.0 MiB)"), "{}", a.render(1.0));
+    }
+
+    fn alert(alert_id: &str, brand_id: &str, ad_id: &str) -> AlertRow {
+        AlertRow {
+            alert_id: alert_id.into(),
+            brand_id: brand_id.into(),
+            ad_id: ad_id.into(),
+            kind: "ad_comment_crisis".into(),
+            window_start: 0,
+            opened_at: 0,
+            detected_at: 0,
+            resolved_window: None,
+            comments: 8,
+            neg_share: 0.5,
+            risk_share: 0.25,
+            action: Some("pause_all_publishing".into()),
+            action_status: "sent".into(),
+            attempts: 1,
+            action_latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn ids_are_escaped_and_cannot_add_lines_or_terminal_codes() {
+        let (brand, ad) = ("ac\r\n\u{1b}[2Jme\0", "ad-\n\u{0}\u{1b}[31ma1");
+        let mut s = Summary::default();
+        s.brands.insert(brand.into(), BrandFigures { mentions: 2, ..Default::default() });
+        s.add_alerts(&[alert(&format!("crisis-{ad}-19700101T0000"), brand, ad)]);
+        let mut plain = Summary::default();
+        plain.brands.insert("acme".into(), BrandFigures { mentions: 2, ..Default::default() });
+        plain.add_alerts(&[alert("crisis-ad-a1-19700101T0000", "acme", "ad-a1")]);
+        let (text, plain) = (s.render(1.0), plain.render(1.0));
+        assert_eq!(text.lines().count(), plain.lines().count(), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(
+            text.contains("  crisis-ad-\\n\\0\\x1b[31ma1-19700101T0000 brand=ac\\r\\n\\x1b[2Jme\\0 ad=ad-\\n\\0\\x1b[31ma1 opened 1970-01-01T00:00:00.000Z"),
+            "{text}"
+        );
+        assert!(text.contains("\n  ac\\r\\n\\x1b[2Jme\\0 "), "the brand's row: {text}");
     }
 }

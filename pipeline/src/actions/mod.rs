@@ -7,6 +7,9 @@
 //! "comments","neg_share","risk_share"},"issued_at"}` (resumes: `action`, `brand_id`,
 //! `resume_id`, `reason`, `issued_at`), headers `Content-Type: application/json`,
 //! `Idempotency-Key: <alert_id or resume_id>` and `Authorization: Bearer <$actions.token_env>`.
+//! The key is percent-encoded ([`crate::ids::header_value`]: bytes outside visible ASCII and `%`
+//! as `%XX`), so an id holding control characters or non-ASCII text is still one valid header;
+//! ids in log lines are escaped ([`crate::ids::for_log`]).
 //!
 //! Retries, decided here and nowhere else:
 //! - retried with exponential backoff and jitter until `actions.deadline_seconds`: network errors
@@ -14,7 +17,10 @@
 //!   Requests` and every `5xx` (the receiver is overloaded or failing, the request is valid);
 //! - not retried (permanent failure, `failed`): every other status outside `2xx` — `400`, `401`,
 //!   `403`, `404`, `422`… say the request or its credentials are wrong and will stay wrong, and
-//!   `3xx` (redirects are not followed: a moved webhook is a configuration error).
+//!   `3xx` (redirects are not followed: a moved webhook is a configuration error);
+//! - not retried either: a request that cannot be built (a header, the URL or the body refused by
+//!   the HTTP client, reqwest's builder errors) would fail the same way every time — the action is
+//!   `failed` at once with the reason, and no request is counted as sent.
 //!
 //! Not supported: TLS client certificates; `Retry-After` (the backoff ignores it).
 
@@ -23,6 +29,7 @@ pub mod outbox;
 
 use self::config::ActionsConfig;
 use self::outbox::{Outbox, Phase, Record};
+use crate::ids;
 use anyhow::Context;
 use schemas::time::{format_rfc3339, MINUTE_MS};
 use schemas::AlertRow;
@@ -230,6 +237,15 @@ impl Actions {
             Some(reqwest::Url::parse(&cfg.url).map_err(|e| anyhow::anyhow!("key `actions.url`: {e}"))?)
         };
         let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.is_empty());
+        // A token that is no header value would make every request unbuildable: a config error.
+        if let Some(t) = token.as_ref().filter(|_| fire && url.is_some()) {
+            if reqwest::header::HeaderValue::from_str(&format!("Bearer {t}")).is_err() {
+                anyhow::bail!(
+                    "${} (key `actions.token_env`) holds a character not allowed in an HTTP header (a control character such as a line break): set it to the token alone",
+                    cfg.token_env
+                );
+            }
+        }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_millis(cfg.request_timeout_ms.max(1)))
@@ -318,7 +334,7 @@ impl Actions {
         let b = st.brand(&row.brand_id);
         b.crises += 1;
         if row.action.as_deref() != Some(PAUSE) {
-            tracing::warn!(alert_id = %row.alert_id, brand_id = %row.brand_id, ad_id = %row.ad_id, status = %row.action_status, "ad-comment crisis opened; no action");
+            tracing::warn!(alert_id = %ids::for_log(&row.alert_id), brand_id = %ids::for_log(&row.brand_id), ad_id = %ids::for_log(&row.ad_id), status = %row.action_status, "ad-comment crisis opened; no action");
             return;
         }
         b.publishing_paused = true;
@@ -331,12 +347,12 @@ impl Actions {
             at: now,
         });
         if st.records.contains_key(&row.alert_id) {
-            tracing::info!(alert_id = %row.alert_id, "pause_all_publishing already in the outbox: not sent again");
+            tracing::info!(alert_id = %ids::for_log(&row.alert_id), "pause_all_publishing already in the outbox: not sent again");
             return;
         }
         let body = pause_body(row, now);
         if !self.inner.fire || !self.inner.cfg.enabled || (self.inner.url.is_none() && self.control().is_none()) {
-            tracing::warn!(alert_id = %row.alert_id, brand_id = %row.brand_id, body = %body, "ad-comment crisis opened; would send pause_all_publishing (no webhook configured or actions not fired)");
+            tracing::warn!(alert_id = %ids::for_log(&row.alert_id), brand_id = %ids::for_log(&row.brand_id), body = %body, "ad-comment crisis opened; would send pause_all_publishing (no webhook configured or actions not fired)");
             st.dry.insert(row.alert_id.clone());
             return;
         }
@@ -401,7 +417,7 @@ impl Actions {
         })
         .to_string();
         if !self.inner.fire || !self.inner.cfg.enabled || (self.inner.url.is_none() && self.control().is_none()) {
-            tracing::warn!(brand_id, body = %body, "would send resume_publishing (no webhook configured or actions not fired)");
+            tracing::warn!(brand_id = %ids::for_log(brand_id), body = %body, "would send resume_publishing (no webhook configured or actions not fired)");
             st.dry.insert(key.clone());
             return Ok(key);
         }
@@ -559,9 +575,11 @@ impl Actions {
 enum Attempt {
     Ok(u16),
     Retry(Option<u16>, String),
-    Permanent(u16, String),
+    /// Not retried: the status (none when no request could be built or sent) and why.
+    Permanent(Option<u16>, String),
 }
 
+/// The retry rule of the module docs for one attempt's outcome.
 fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Attempt {
     match r {
         Ok(resp) => {
@@ -572,11 +590,24 @@ fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Attempt {
             } else if code == 408 || code == 429 || s.is_server_error() {
                 Attempt::Retry(Some(code), format!("HTTP {s}"))
             } else {
-                Attempt::Permanent(code, format!("HTTP {s}"))
+                Attempt::Permanent(Some(code), format!("HTTP {s}"))
             }
         }
+        // The request itself is invalid (a header, the URL, the body): the same every time.
+        Err(e) if e.is_builder() => Attempt::Permanent(None, unbuildable(&e)),
         Err(e) => Attempt::Retry(None, format!("network error: {e}")),
     }
+}
+
+/// The reason of a request that cannot be built, with the error's causes.
+fn unbuildable(e: &reqwest::Error) -> String {
+    let mut why = format!("the request cannot be built: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        why.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    why
 }
 
 fn backoff(cfg: &ActionsConfig, attempt: u32) -> Duration {
@@ -600,7 +631,7 @@ fn store(inner: &Inner, mut r: Record) {
 fn put(inner: &Inner, r: Record) {
     if let Some(o) = &inner.outbox {
         if let Err(e) = o.put(&r) {
-            tracing::error!(key = %r.key, error = %format!("{e:#}"), "writing the kill-switch outbox failed");
+            tracing::error!(key = %ids::for_log(&r.key), error = %format!("{e:#}"), "writing the kill-switch outbox failed");
             ACTION_OUTBOX_ERRORS.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -616,13 +647,13 @@ async fn deliver(inner: &Arc<Inner>, key: &str, read_at_ms: Option<i64>) {
     let mut control = match (r.control_delivered, &inner.control) {
         (Some(false), Some(c)) => Some(c.clone()),
         (Some(false), None) => {
-            tracing::warn!(key, action = %r.action, "the control-topic copy of this action was never acknowledged, and Kafka is not configured now: not published");
+            tracing::warn!(key = %ids::for_log(key), action = %r.action, "the control-topic copy of this action was never acknowledged, and Kafka is not configured now: not published");
             None
         }
         _ => None,
     };
     if r.phase == Phase::Sending && inner.url.is_none() && r.control_delivered.is_none() {
-        tracing::warn!(key, action = %r.action, "this action was being sent to a webhook before the restart, and `actions.url` is empty now: not sent");
+        tracing::warn!(key = %ids::for_log(key), action = %r.action, "this action was being sent to a webhook before the restart, and `actions.url` is empty now: not sent");
     }
     let mut watcher = None;
     if r.phase == Phase::Sending && inner.url.is_some() {
@@ -678,7 +709,7 @@ fn control_outcome(inner: &Inner, r: &mut Record, outcome: Result<(), String>) {
     match outcome {
         Ok(()) => {
             r.control_delivered = Some(true);
-            tracing::info!(key, action = %r.action, brand_id = %r.brand_id, latency_ms = r.latency_ms.unwrap_or(-1.0), "kill-switch action published on the control topic");
+            tracing::info!(key = %ids::for_log(key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), latency_ms = r.latency_ms.unwrap_or(-1.0), "kill-switch action published on the control topic");
             if kafka_only && r.phase != Phase::Acked {
                 r.phase = Phase::Acked;
                 r.error = None;
@@ -686,7 +717,7 @@ fn control_outcome(inner: &Inner, r: &mut Record, outcome: Result<(), String>) {
             }
         }
         Err(e) => {
-            tracing::error!(key, action = %r.action, brand_id = %r.brand_id, error = %e, "kill-switch action not delivered to the control topic; it is published again on the next start");
+            tracing::error!(key = %ids::for_log(key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), error = %e, "kill-switch action not delivered to the control topic; it is published again on the next start");
             if kafka_only && r.phase == Phase::Sending {
                 r.phase = Phase::Failed;
                 ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
@@ -715,11 +746,26 @@ async fn deliver_http(
             .client
             .post(url.clone())
             .header("Content-Type", "application/json")
-            .header("Idempotency-Key", &r.key)
+            .header("Idempotency-Key", ids::header_value(&r.key))
             .body(r.body.clone());
         if let Some(t) = &inner.token {
             req = req.bearer_auth(t);
         }
+        // A request that cannot be built never leaves, now or on a retry: failed at once, no
+        // attempt counted (the control-topic copy, if any, is still published by `deliver`).
+        let req = match req.build() {
+            Ok(req) => req,
+            Err(e) => {
+                let why = unbuildable(&e);
+                r.phase = Phase::Failed;
+                r.error = Some(why.clone());
+                r.updated_at = now_ms();
+                tracing::error!(key = %ids::for_log(&r.key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), attempts = r.attempts, error = %why, "kill-switch action failed permanently: its request cannot be built (not retried)");
+                ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
+                store(inner, r.clone());
+                return;
+            }
+        };
         // The attempt, durable before it leaves (the first one is the intent): a restart
         // sends a `sending` record again and counts on from here.
         r.attempts += 1;
@@ -731,7 +777,7 @@ async fn deliver_http(
         note_latency(r, read_at_ms);
         ATTEMPTS.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = classify(req.send().await);
+        let outcome = classify(inner.client.execute(req).await);
         let took = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
             Attempt::Ok(code) => {
@@ -739,17 +785,17 @@ async fn deliver_http(
                 r.last_status = Some(code);
                 r.error = None;
                 r.updated_at = now_ms();
-                tracing::info!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, latency_ms = r.latency_ms.unwrap_or(-1.0), request_ms = took, "kill-switch action acknowledged");
+                tracing::info!(key = %ids::for_log(&r.key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), attempts = r.attempts, status = code, latency_ms = r.latency_ms.unwrap_or(-1.0), request_ms = took, "kill-switch action acknowledged");
                 ACTIONS[ai][0].fetch_add(1, Ordering::Relaxed);
                 store(inner, r.clone());
                 return;
             }
             Attempt::Permanent(code, why) => {
                 r.phase = Phase::Failed;
-                r.last_status = Some(code);
+                r.last_status = code;
                 r.error = Some(why.clone());
                 r.updated_at = now_ms();
-                tracing::error!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, status = code, error = %why, "kill-switch action failed permanently (not retried)");
+                tracing::error!(key = %ids::for_log(&r.key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), attempts = r.attempts, status = code, error = %why, "kill-switch action failed permanently (not retried)");
                 ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
                 store(inner, r.clone());
                 return;
@@ -761,12 +807,12 @@ async fn deliver_http(
                 if Instant::now() + wait >= deadline {
                     r.phase = Phase::Failed;
                     r.updated_at = now_ms();
-                    tracing::error!(key = %r.key, action = %r.action, brand_id = %r.brand_id, attempts = r.attempts, error = %why, "kill-switch action failed: deadline exceeded");
+                    tracing::error!(key = %ids::for_log(&r.key), action = %r.action, brand_id = %ids::for_log(&r.brand_id), attempts = r.attempts, error = %why, "kill-switch action failed: deadline exceeded");
                     ACTIONS[ai][1].fetch_add(1, Ordering::Relaxed);
                     store(inner, r.clone());
                     return;
                 }
-                tracing::warn!(key = %r.key, attempts = r.attempts, error = %why, retry_in_ms = wait.as_millis() as u64, "kill-switch action attempt failed; retrying");
+                tracing::warn!(key = %ids::for_log(&r.key), attempts = r.attempts, error = %why, retry_in_ms = wait.as_millis() as u64, "kill-switch action attempt failed; retrying");
                 RETRIES.fetch_add(1, Ordering::Relaxed);
                 {
                     let _w = inner.write.lock().expect("not poisoned");
@@ -858,6 +904,43 @@ mod tests {
             assert!((200..=400).contains(&d(3)));
             assert!((500..=1000).contains(&d(10)));
         }
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_built_is_a_permanent_failure() {
+        // A raw line break in a header value: reqwest refuses to build the request.
+        let e = reqwest::Client::new()
+            .post("http://127.0.0.1:9/hook")
+            .header("Idempotency-Key", "a\nb")
+            .build()
+            .unwrap_err();
+        assert!(e.is_builder());
+        match classify(Err(e)) {
+            Attempt::Permanent(None, why) => assert!(why.starts_with("the request cannot be built"), "{why}"),
+            Attempt::Permanent(..) | Attempt::Retry(..) | Attempt::Ok(_) => {
+                panic!("not a permanent failure without status")
+            }
+        }
+        // The same id through `ids::header_value` builds.
+        let req = reqwest::Client::new()
+            .post("http://127.0.0.1:9/hook")
+            .header("Idempotency-Key", ids::header_value("a\nb"))
+            .build()
+            .unwrap();
+        assert_eq!(req.headers()["idempotency-key"], "a%0Ab");
+    }
+
+    #[test]
+    fn a_token_that_is_no_header_value_is_refused_at_start_naming_the_variable() {
+        let var = "BRANDPULSE_TEST_TOKEN_WITH_LF";
+        std::env::set_var(var, "secret\nInjected: yes");
+        let cfg = ActionsConfig { token_env: var.into(), url: "http://127.0.0.1:9/hook".into(), ..Default::default() };
+        // Not firing (a plain replay): the token is never used, so it is not checked.
+        Actions::new(&cfg, false, None, None).unwrap().shutdown();
+        let err = Actions::new(&cfg, true, None, None).unwrap_err().to_string();
+        std::env::remove_var(var);
+        assert!(err.contains(&format!("${var}")) && err.contains("actions.token_env"), "{err}");
+        assert!(!err.contains("secret"), "the token is not shown: {err}");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Outbox {
         for item in table.iter()? {
             let (k, v) = item?;
             let r: Record = serde_json::from_slice(v.value())
-                .with_context(|| format!("outbox record {} is not valid", k.value()))?;
+                .with_context(|| format!("outbox record {} is not valid", crate::ids::for_log(k.value())))?;
             out.push(r);
         }
         Ok(out)

@@ -319,3 +319,63 @@ fn brand_status_shows_pause_without_resume() {
     assert_eq!(acme["publishing_paused"], true);
     assert_eq!(acme["paused_since"], common::rfc3339_ms("2026-11-24T10:11:30Z").unwrap());
 }
+
+/// Ids are data (docs/semantics.md, "Ids"): the golden scenario with acme's first crisis ad
+/// `ad-a1` renamed to an id holding LF, NUL and ESC, and the brand `acme` to one holding CR, LF,
+/// ESC and NUL. The crisis still sends exactly one pause, its `Idempotency-Key` percent-encoded,
+/// the alert is `sent` after one attempt (not failed, not retried), the body carries the ids as
+/// JSON strings, and neither the log nor the summary holds a raw CR, NUL or ESC.
+#[test]
+fn hostile_ids_send_one_percent_encoded_request_and_stay_out_of_the_log_syntax() {
+    const AD: &str = "ad-\n\0\x1b[31ma1";
+    const BRAND: &str = "ac\r\n\x1b[2Jme\0";
+    let alert_id = format!("crisis-{AD}-20261124T1011");
+    let rx = Receiver::start(&[], Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out, state) = (dir.path().join("in"), dir.path().join("out"), dir.path().join("state"));
+    copy_input_replacing(
+        &golden_input(),
+        &input,
+        &[(r#""ad-a1""#, r#""ad-\n\u0000\u001b[31ma1""#), (r#""acme""#, r#""ac\r\n\u001b[2Jme\u0000""#)],
+    );
+    // Without colours, any ESC in the output would come from an id.
+    let log = run_to_end(&replay_args(&out, &state, &input, &[]), &env(&rx, &[("NO_COLOR", "1")]));
+
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    let r = &reqs[0];
+    // Bytes outside visible ASCII as %XX: LF 0A, NUL 00, ESC 1B; `[31m` is visible ASCII.
+    assert_eq!(r.header("idempotency-key"), Some("crisis-ad-%0A%00%1B[31ma1-20261124T1011"));
+    assert_eq!(r.header("authorization").map(String::from), Some(format!("Bearer {WEBHOOK_TOKEN}")));
+    let b = r.json();
+    assert_eq!(
+        (b["action"].as_str(), b["alert_id"].as_str(), b["brand_id"].as_str(), b["evidence"]["ad_id"].as_str()),
+        (Some("pause_all_publishing"), Some(alert_id.as_str()), Some(BRAND), Some(AD))
+    );
+    assert_eq!(b["evidence"]["comments"], 8);
+
+    let alerts = alerts_by_id(&out);
+    let a1 = &alerts[&alert_id];
+    assert_eq!(
+        (a1["brand_id"].as_str(), a1["ad_id"].as_str(), a1["action_status"].as_str(), a1["attempts"].as_u64()),
+        (Some(BRAND), Some(AD), Some("sent"), Some(1))
+    );
+    let a2 = &alerts[A2];
+    assert_eq!((a2["brand_id"].as_str(), a2["action_status"].as_str()), (Some(BRAND), Some("skipped_already_paused")));
+    let status = parquet_rows(&out, "brand_status");
+    let brand = status.iter().find(|r| r["brand_id"] == BRAND).unwrap_or_else(|| panic!("{status:?}"));
+    assert_eq!(brand["publishing_paused"], true, "{brand:?}");
+
+    for (c, name) in [('\x1b', "ESC"), ('\r', "CR"), ('\0', "NUL")] {
+        assert!(!log.contains(c), "raw {name} in the output:\n{log:?}");
+    }
+    // The ids, escaped, each on one line: the acknowledgement log line and the summary's alert line.
+    let ack = log.lines().find(|l| l.contains("kill-switch action acknowledged")).unwrap_or_else(|| panic!("{log}"));
+    assert!(ack.contains(r"key=crisis-ad-\n\0\x1b[31ma1-20261124T1011 "), "{ack}");
+    assert!(ack.contains(r"brand_id=ac\r\n\x1b[2Jme\0 "), "{ack}");
+    assert!(
+        log.contains(r"  crisis-ad-\n\0\x1b[31ma1-20261124T1011 brand=ac\r\n\x1b[2Jme\0 ad=ad-\n\0\x1b[31ma1 opened 2026-11-24T10:11:30.000Z"),
+        "{log}"
+    );
+    assert!(!log.lines().any(|l| l.starts_with("[31ma1") || l.starts_with("[2Jme")), "an id broke a line:\n{log}");
+}

@@ -9,7 +9,7 @@
 
 use crate::support::common;
 use crate::support::kafka::{job_env, run_bin, spawn_bin, Broker};
-use crate::support::kill_switch::{http, parquet_rows, poll, Answer, Receiver};
+use crate::support::kill_switch::{copy_input_replacing, http, parquet_rows, poll, Answer, Receiver};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -21,10 +21,15 @@ const T: Duration = Duration::from_secs(120);
 
 /// A broker with the golden input on single-partition topics.
 fn broker_with_golden_input() -> Broker {
+    broker_with_input(&common::tests_dir().join("golden/input"))
+}
+
+/// A broker with the input files of `dir` on single-partition topics.
+fn broker_with_input(dir: &Path) -> Broker {
     let broker = Broker::start();
     for t in TOPICS {
         broker.create_topic(t, 1);
-        let bytes = std::fs::read(common::tests_dir().join("golden/input").join(format!("{t}.ndjson"))).unwrap();
+        let bytes = std::fs::read(dir.join(format!("{t}.ndjson"))).unwrap();
         let msgs: Vec<(i32, Option<String>, Vec<u8>)> =
             common::split_lines(&bytes).into_iter().map(|l| (0, None, common::raw_of(l).to_vec())).collect();
         broker.produce(t, &msgs);
@@ -155,4 +160,42 @@ fn sigkill_while_the_webhook_hangs_resends_the_request_but_not_the_control_copy(
     assert_eq!(control.len(), 1, "the acknowledged control copy is not published again: {control:?}");
     let a1 = alert_a1(&dir.path().join("out"));
     assert_eq!((a1["action_status"].as_str(), a1["attempts"].as_u64()), (Some("sent"), Some(2)), "{a1:?}");
+}
+
+/// Ids are data (docs/semantics.md, "Ids"): with acme's crisis ad and acme itself renamed to ids
+/// holding LF, NUL, ESC (and CR), the live path sends one webhook request (key percent-encoded)
+/// and one control message keyed by the brand id's own bytes (Kafka keys are bytes: not encoded),
+/// and the alert is `sent` after one attempt.
+#[test]
+fn hostile_ids_pause_once_with_the_raw_brand_id_as_the_control_key() {
+    const AD: &str = "ad-\n\0\x1b[31ma1";
+    const BRAND: &str = "ac\r\n\x1b[2Jme\0";
+    let alert_id = format!("crisis-{AD}-20261124T1011");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    copy_input_replacing(
+        &common::tests_dir().join("golden/input"),
+        &input,
+        &[(r#""ad-a1""#, r#""ad-\n\u0000\u001b[31ma1""#), (r#""acme""#, r#""ac\r\n\u001b[2Jme\u0000""#)],
+    );
+    let broker = broker_with_input(&input);
+    let rx = Receiver::start(&[], Answer::Status(200));
+    let env = env(&broker, dir.path(), &rx.url(), &[]);
+    run_bin(&RUN, &env, &dir.path().join("log1"));
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].header("idempotency-key"), Some("crisis-ad-%0A%00%1B[31ma1-20261124T1011"));
+    let control = control_messages(&broker);
+    assert_eq!(control.len(), 1, "{control:?}");
+    assert_eq!(control[0].0.as_deref(), Some(BRAND), "keyed by the brand id's bytes");
+    assert_eq!(control[0].1, reqs[0].json(), "the control copy is the webhook's body");
+    assert_eq!(
+        (control[0].1["alert_id"].as_str(), control[0].1["brand_id"].as_str()),
+        (Some(alert_id.as_str()), Some(BRAND))
+    );
+    let a1 = parquet_rows(&dir.path().join("out"), "alerts")
+        .into_iter()
+        .find(|r| r["alert_id"] == alert_id.as_str())
+        .expect("the hostile alert in Parquet");
+    assert_eq!((a1["action_status"].as_str(), a1["attempts"].as_u64()), (Some("sent"), Some(1)), "{a1:?}");
 }

@@ -3,7 +3,9 @@
 //! Protocol: one JSON object per message, produced through librdkafka with the pass-through
 //! client settings of `[kafka]`. Keys: dead letters by `<topic>/<partition>/<offset>` of the
 //! rejected record, alerts by `alert_id` (an alert is published when it opens and again when it
-//! is final: a compacted topic keeps the latest), actions by `brand_id` (SPEC §6).
+//! is final: a compacted topic keeps the latest), actions by `brand_id` (SPEC §6). A key is the
+//! id's UTF-8 bytes as they are (a Kafka key is bytes: nothing to escape, nothing can fail;
+//! docs/semantics.md, "Ids").
 //! Delivery: librdkafka retries transient errors (`message.send.max.retries`); a full local queue
 //! makes `send` wait and retry (counted in `brandpulse_kafka_send_retried_total`); a message that
 //! still fails is counted in `brandpulse_kafka_delivery_failed_total{output}` and logged.

@@ -195,3 +195,17 @@ pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
 pub fn parquet_rows(out: &Path, table: &str) -> Vec<serde_json::Map<String, Value>> {
     super::common::read_rows(&out.join(table))
 }
+
+/// Copies the input directory `src` (its `*.ndjson` files) to `dst`, replacing each `from` by its
+/// `to` in every line — e.g. `"\"ad-a1\""` by a hostile id written as a JSON string.
+pub fn copy_input_replacing(src: &Path, dst: &Path, pairs: &[(&str, &str)]) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let name = e.file_name();
+        let mut text = std::fs::read_to_string(e.path()).unwrap();
+        for (from, to) in pairs {
+            text = text.replace(from, to);
+        }
+        std::fs::write(dst.join(name), text).unwrap();
+    }
+}
