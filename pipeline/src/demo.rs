@@ -102,8 +102,8 @@ pub fn demo(out: PathBuf, events: u64, workers: usize, config: Config) -> anyhow
         println!(
             "kill-switch action {} {} for {}: {} after {} attempt(s)",
             a.action,
-            a.key,
-            if a.brand_id.is_empty() { "-" } else { &a.brand_id },
+            crate::ids::for_log(&a.key),
+            crate::ids::for_log(if a.brand_id.is_empty() { "-" } else { &a.brand_id }),
             a.status,
             a.attempts
         );

@@ -219,7 +219,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                         for a in data.iter() {
                             match &actions {
                                 Some(x) => x.on_alert_opened(a, x.read_at(epoch)),
-                                None => tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
+                                None => tracing::warn!(alert_id = %crate::ids::for_log(&a.alert_id), brand_id = %crate::ids::for_log(&a.brand_id), ad_id = %crate::ids::for_log(&a.ad_id), comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
                             }
                         }
                         let t = &mut *tables.borrow_mut();
@@ -235,7 +235,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                         for b in data.iter() {
                             match &actions {
                                 Some(x) => x.on_auto_resume(b),
-                                None => tracing::info!(brand_id = %b, "publishing auto-resumed (no crisis active); no action sent"),
+                                None => tracing::info!(brand_id = %crate::ids::for_log(b), "publishing auto-resumed (no crisis active); no action sent"),
                             }
                         }
                     });

@@ -300,7 +300,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 let (act_open, act_final, act_resumed) = (actions.clone(), actions.clone(), actions.clone());
                 sink!(outs.alerts_opened, "AlertsOpened", |t, e, rows, kout| {
                     for a in &rows {
-                        tracing::warn!(alert_id = %a.alert_id, brand_id = %a.brand_id, ad_id = %a.ad_id, comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened");
+                        tracing::warn!(alert_id = %crate::ids::for_log(&a.alert_id), brand_id = %crate::ids::for_log(&a.brand_id), ad_id = %crate::ids::for_log(&a.ad_id), comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened");
                         // When this epoch's records were read (noted by the reading loop).
                         act_open.on_alert_opened(a, act_open.read_at(e));
                         kout.alert(a);

@@ -226,7 +226,7 @@ async fn resume(State(app): State<App>, Path(brand_id): Path<String>, headers: H
     }
     match app.actions.resume(&brand_id) {
         Ok(id) => {
-            tracing::info!(%brand_id, resume_id = %id, "publishing resumed through the API");
+            tracing::info!(brand_id = %crate::ids::for_log(&brand_id), resume_id = %crate::ids::for_log(&id), "publishing resumed through the API");
             (
                 StatusCode::ACCEPTED,
                 Json(serde_json::json!({"brand_id": brand_id, "resume_id": id, "action": crate::actions::RESUME})),
