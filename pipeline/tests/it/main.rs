@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod clickhouse;
+mod config;
 mod golden;
 mod kafka;
 mod kill_switch;
