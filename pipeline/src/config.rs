@@ -1,5 +1,7 @@
 //! The job's configuration: one TOML file, every key overridable by `BRANDPULSE_*` variables.
 
+pub mod redact;
+
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use schemas::{BrandProfile, CrisisThresholds, KillSwitch, SlaSeconds};
@@ -180,25 +182,23 @@ impl Config {
         }
         fig = fig.merge(
             Env::prefixed("BRANDPULSE_")
+                // Secrets (`BRANDPULSE_CLICKHOUSE_PASSWORD`, `BRANDPULSE_KAFKA_SASL_PASSWORD`,
+                // `BRANDPULSE_KILL_SWITCH_TOKEN`, …: no `__`, secret-looking names) are read by
+                // name where they are used, never as configuration keys.
+                .filter(|k| !is_secret_variable(k.as_str()))
                 .split("__")
-                .ignore(&[
-                    "LOG",
-                    "LOG_FORMAT",
-                    "KAFKA_SASL_PASSWORD",
-                    "KAFKA_SSL_KEY_PASSWORD",
-                    "KAFKA_SSL_KEYSTORE_PASSWORD",
-                    "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
-                    "CLICKHOUSE_PASSWORD",
-                ])
-                // Secrets (`*_TOKEN`, e.g. the webhook and API tokens) are read by name where they
-                // are used, never as configuration keys.
-                .filter(|k| !k.as_str().to_ascii_uppercase().ends_with("_TOKEN")),
+                .ignore(&["LOG", "LOG_FORMAT"]),
         );
         fig.extract()
             .map_err(|e| {
                 let mut msg = String::from("invalid configuration:");
                 for err in e {
                     let key = err.path.join(".");
+                    if err.path.iter().any(|p| redact::is_secret_key(p)) {
+                        // The kind may quote the value (`invalid type: found "…"`): never a secret's.
+                        msg.push_str(&format!("\n  key `{key}`: {SECRET_KEY_REFUSED}"));
+                        continue;
+                    }
                     msg.push_str(&format!("\n  key `{key}`: {}", err.kind));
                     if let Some(meta) = &err.metadata {
                         msg.push_str(&format!(" (from {})", meta.name));
@@ -250,7 +250,33 @@ impl Config {
                 anyhow::bail!("invalid configuration: key `{key}` is {value}; allowed: a share from 0 to 1 (e.g. 0.6)");
             }
         }
+        // Connectors: numeric ranges, and secrets refused in the file, whether or not the
+        // connector is used by this command.
+        self.kafka.check()?;
+        self.clickhouse.validate()?;
+        self.actions.check()?;
         Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted ([`redact::redact_toml`]):
+    /// what `--print-config` prints.
+    ///
+    /// # Errors
+    /// The configuration cannot be serialised (a bug).
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        let mut v = toml::Value::try_from(self)?;
+        redact::redact_toml(&mut v);
+        Ok(toml::to_string_pretty(&v)?)
+    }
+
+    /// The environment variables this configuration reads secrets from: the ClickHouse
+    /// password, librdkafka's secrets, the webhook and API tokens.
+    pub fn secret_variables(&self) -> Vec<String> {
+        let mut v = vec![crate::sinks::clickhouse::config::PASSWORD_ENV.to_string()];
+        v.extend(crate::sources::kafka::config::ENV_SECRET_KEYS.map(crate::sources::kafka::config::secret_env));
+        v.push(self.actions.token_env.clone());
+        v.push(self.http.token_env.clone());
+        v
     }
 
     /// The operators' parameters.
@@ -275,6 +301,17 @@ impl Config {
             live: self.clickhouse.enabled() && self.clickhouse.live,
         })
     }
+}
+
+/// Why a secret-looking key is refused.
+const SECRET_KEY_REFUSED: &str = "holds a secret, and secrets are not read from the config file or BRANDPULSE_* keys; \
+     remove it and set the secret's environment variable instead (README, Configuration)";
+
+/// Whether `BRANDPULSE_<name>` holds a secret read by name (never a configuration key): a
+/// top-level name (no `__`) that looks like a secret, e.g. `CLICKHOUSE_PASSWORD`,
+/// `KAFKA_SSL_KEY_PEM`, `KILL_SWITCH_TOKEN`.
+fn is_secret_variable(name: &str) -> bool {
+    !name.contains("__") && (redact::is_secret_key(name) || redact::is_secret_key(&name.replace('_', ".")))
 }
 
 /// `value` within `min..=max`, or an error naming `key` and the range.
@@ -324,5 +361,86 @@ mod tests {
         std::fs::write(&f, "lateness_seconds = 0\n[defaults.crisis]\nnegative_share = 1.0\nmin_comments = 1\n")
             .unwrap();
         Config::load(Some(&f)).expect("the ends of the ranges are allowed");
+    }
+
+    #[test]
+    fn connector_keys_are_range_checked_at_load_even_when_unused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        let cases = [
+            ("[kafka]\nfetch_queue_kib = 1\n", "`kafka.fetch_queue_kib` is 1; allowed: 64 to 2097151"),
+            ("[kafka]\nmetadata_timeout_seconds = 0\n", "`kafka.metadata_timeout_seconds` is 0; allowed: 1 to 3600"),
+            ("[clickhouse]\nbatch_rows = 0\n", "`clickhouse.batch_rows` is 0; allowed: 1 to 10000000"),
+            ("[clickhouse]\nqueue_batches = 0\n", "`clickhouse.queue_batches` is 0; allowed: 1 to 4096"),
+            ("[actions]\nmax_in_flight = 0\n", "`actions.max_in_flight` is 0; allowed: 1 to 1024"),
+            (
+                "[actions]\ndeadline_seconds = 9223372036854775807\n",
+                "`actions.deadline_seconds` is 9223372036854775807; allowed: 0 to 604800",
+            ),
+        ];
+        for (toml, want) in cases {
+            std::fs::write(&f, toml).unwrap();
+            let err = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(err.contains(want), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_in_the_file_are_refused_at_load_without_their_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        let cases = [
+            // The sink is off (no url): refused all the same.
+            ("[clickhouse]\npassword = \"pw-s3cr3t\"\n", "`clickhouse.password`", "BRANDPULSE_CLICKHOUSE_PASSWORD"),
+            ("[clickhouse]\npassword = 918273645\n", "`clickhouse.password`", "environment variable"),
+            (
+                "[kafka.client]\n\"SASL.PASSWORD\" = \"pw-s3cr3t\"\n",
+                "\"SASL.PASSWORD\"",
+                "BRANDPULSE_KAFKA_SASL_PASSWORD",
+            ),
+            ("[kafka.client]\n\"sasl.password\" = 918273645\n", "sasl.password", "environment variable"),
+            ("[kafka.client]\n\"ssl.key.pem\" = \"pw-s3cr3t\"\n", "\"ssl.key.pem\"", "BRANDPULSE_KAFKA_SSL_KEY_PEM"),
+        ];
+        for (toml, key, var) in cases {
+            std::fs::write(&f, toml).unwrap();
+            let err = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(var), "{toml}: {err}");
+            assert!(!err.contains("pw-s3cr3t") && !err.contains("918273645"), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn print_config_shows_urls_without_their_credentials() {
+        let mut c = Config::default();
+        c.clickhouse.url = "http://chuser:ch-pw@127.0.0.1:8123/ch?token=t0k&database=x".into();
+        c.actions.url = "https://hook:hook-pw@hooks.example.com/hook/path?Signature=s1g&brand=acme".into();
+        c.kafka.client.insert("sasl.username".into(), "job".into());
+        let printed: toml::Value = toml::from_str(&c.to_redacted_toml().unwrap()).unwrap();
+        assert_eq!(printed["clickhouse"]["url"].as_str(), Some("http://***@127.0.0.1:8123/ch?token=***&database=x"));
+        assert_eq!(
+            printed["actions"]["url"].as_str(),
+            Some("https://***@hooks.example.com/hook/path?Signature=***&brand=acme")
+        );
+        assert_eq!(printed["actions"]["token_env"].as_str(), Some("BRANDPULSE_KILL_SWITCH_TOKEN"));
+        assert_eq!(printed["kafka"]["client"]["sasl.username"].as_str(), Some("job"));
+        assert_eq!(printed["lateness_seconds"].as_integer(), Some(3600));
+    }
+
+    #[test]
+    fn secret_variables_are_not_configuration_keys() {
+        for v in [
+            "CLICKHOUSE_PASSWORD",
+            "KAFKA_SASL_PASSWORD",
+            "KAFKA_SSL_KEY_PEM",
+            "KAFKA_SASL_OAUTHBEARER_CONFIG",
+            "KILL_SWITCH_TOKEN",
+            "API_TOKEN",
+        ] {
+            assert!(is_secret_variable(v), "{v}");
+        }
+        // Keys: a secret key is refused by `check` with the variable to use, never ignored.
+        for v in ["CLICKHOUSE__PASSWORD", "ACTIONS__TOKEN_ENV", "ACTIONS__URL", "LATENESS_SECONDS", "KAFKA__BROKERS"] {
+            assert!(!is_secret_variable(v), "{v}");
+        }
     }
 }

@@ -161,10 +161,13 @@ enum ClickhouseCommand {
     Migrate,
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr, every line redacted ([`config::redact::Secrets`]): the secret values read from
+/// the environment and URL credentials never reach the log, whatever a library puts in a message.
+fn init_logging(format: LogFormat, secrets: std::sync::Arc<config::redact::Secrets>) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BRANDPULSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(config::redact::RedactingStderr(secrets));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -188,18 +191,34 @@ fn exit_on_worker_panic() {
 
 fn main() {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // The secrets of the environment are known before anything can print them; the config adds
+    // the token variables it names.
+    let defaults = config::Config::default();
+    let mut secrets = config::redact::Secrets::from_env(defaults.secret_variables());
+    let config = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", secrets.redact(&format!("{e:#}")));
+            std::process::exit(1);
+        }
+    };
+    for name in config.secret_variables() {
+        if let Ok(v) = std::env::var(&name) {
+            secrets.add(v);
+        }
+    }
+    let secrets = std::sync::Arc::new(secrets);
+    init_logging(cli.log_format, secrets.clone());
     exit_on_worker_panic();
-    if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
+    if let Err(e) = run(cli, config) {
+        eprintln!("error: {}", secrets.redact(&format!("{e:#}")));
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = config::Config::load(cli.config.as_deref())?;
+fn run(cli: Cli, mut config: config::Config) -> anyhow::Result<()> {
     if cli.print_config {
-        println!("{}", toml::to_string_pretty(&config)?);
+        println!("{}", config.to_redacted_toml()?);
         return Ok(());
     }
     let Some(command) = cli.command else {
@@ -264,7 +283,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let m = sinks::clickhouse::migrate::migrate(&config.clickhouse)?;
             eprintln!(
                 "ClickHouse {} at {}: database {}; applied migrations {:?}, already applied {:?}",
-                m.server_version, config.clickhouse.url, config.clickhouse.database, m.applied, m.already
+                m.server_version,
+                config::redact::Redacted(&config.clickhouse.url),
+                config.clickhouse.database,
+                m.applied,
+                m.already
             );
             Ok(())
         }

@@ -239,7 +239,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let store_w = store.clone();
     let outputs_w = outputs.clone();
     let ch_sink = if config.clickhouse.enabled() {
-        tracing::info!(url = %config.clickhouse.url, database = %config.clickhouse.database, live = config.clickhouse.live, "ClickHouse sink on");
+        tracing::info!(url = %crate::config::redact::Redacted(&config.clickhouse.url), database = %config.clickhouse.database, live = config.clickhouse.live, "ClickHouse sink on");
         Some(Arc::new(ClickHouseSink::start(&config.clickhouse)?))
     } else {
         None

@@ -398,7 +398,10 @@ mod tests {
         ] {
             assert_eq!(reason(Topic::Mentions, &line(ts)), "invalid_value:ts", "ts {ts}");
             assert_eq!(
-                reason(Topic::CareEvents, &line(ts).replace("\"text\":\"\"", "\"case_id\":\"k\",\"kind\":\"opened\",\"channel\":\"c\"")),
+                reason(
+                    Topic::CareEvents,
+                    &line(ts).replace("\"text\":\"\"", "\"case_id\":\"k\",\"kind\":\"opened\",\"channel\":\"c\"")
+                ),
                 "invalid_value:ts",
                 "care ts {ts}"
             );
@@ -434,7 +437,10 @@ mod tests {
             "invalid_value:ts"
         );
         assert_eq!(
-            reason(m, r#"{"event_id":"m","ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#),
+            reason(
+                m,
+                r#"{"event_id":"m","ts":1795514400000,"brand_id":"a","platform":"x","author_id":"u","text":"","reach":-3}"#
+            ),
             "invalid_value:reach"
         );
         assert_eq!(

@@ -181,7 +181,8 @@ pub struct Actions {
 
 impl std::fmt::Debug for Actions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Actions").field("fire", &self.inner.fire).field("url", &self.inner.cfg.url).finish()
+        let url = crate::config::redact::Redacted(&self.inner.cfg.url).to_string();
+        f.debug_struct("Actions").field("fire", &self.inner.fire).field("url", &url).finish()
     }
 }
 
@@ -595,7 +596,11 @@ fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Attempt {
         }
         // The request itself is invalid (a header, the URL, the body): the same every time.
         Err(e) if e.is_builder() => Attempt::Permanent(None, unbuildable(&e)),
-        Err(e) => Attempt::Retry(None, format!("network error: {e}")),
+        // reqwest's message quotes the URL, query (tokens) included: shown redacted.
+        Err(e) => {
+            let url = e.url().map(|u| format!(" for url ({})", crate::config::redact::Redacted(u.as_str())));
+            Attempt::Retry(None, format!("network error: {}{}", e.without_url(), url.unwrap_or_default()))
+        }
     }
 }
 

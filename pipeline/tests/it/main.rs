@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod clickhouse;
+mod config;
 mod event_time;
 mod golden;
 mod http;

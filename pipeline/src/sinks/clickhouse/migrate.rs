@@ -67,7 +67,9 @@ pub fn migrate(config: &ClickHouseConfig) -> anyhow::Result<Migrated> {
             .query_raw("SELECT version()")
             .fetch_one::<String>()
             .await
-            .map_err(|e| anyhow::anyhow!("ClickHouse at {} (key `clickhouse.url`): {e}", config.url))?;
+            .map_err(|e| {
+                anyhow::anyhow!("ClickHouse at {} (key `clickhouse.url`): {e}", crate::config::redact::Redacted(&config.url))
+            })?;
         let mut root = root;
         for (k, v) in settings_for(&server_version) {
             root = root.with_setting(k, v);
