@@ -9,7 +9,9 @@
 //!
 //! The lexicons (`operators/data/`, MIT license, copied unchanged from `vaderSentiment` 3.3.2) are
 //! compiled into the binary and parsed once per process; scoring does no I/O and reuses per-thread
-//! buffers, so it allocates nothing for typical ASCII texts.
+//! buffers, so it allocates nothing for typical ASCII texts. Scoring takes time linear in the
+//! text's length, with or without "but" (the reference's "but" rule is quadratic; see
+//! `but_check`).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -246,6 +248,8 @@ struct Scratch {
     lower: String,
     tokens: Vec<Token>,
     sentiments: Vec<f64>,
+    /// For the "but" rule.
+    equal: EqualValences,
 }
 
 thread_local! {
@@ -282,11 +286,14 @@ impl Vader {
     fn with_sentiments<R>(&self, text: &str, finish: impl FnOnce(&[f64], &str) -> R) -> R {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let Scratch { text: replaced, lower, tokens, sentiments } = &mut *scratch;
+            let Scratch { text: replaced, lower, tokens, sentiments, equal } = &mut *scratch;
             let text = self.replace_emojis(text, replaced);
             tokenize(text, &self.data.words, lower, tokens);
             sentiments.clear();
             Rules { data: self.data, tokens, lower }.valences(sentiments);
+            if let Some(bi) = tokens.iter().position(|t| t.info.tag == Tag::But) {
+                but_check(sentiments, bi, equal);
+            }
             finish(sentiments, text)
         })
     }
@@ -413,7 +420,7 @@ impl Rules<'_> {
         self.tokens[i].info.valence.is_some()
     }
 
-    /// Pushes one valence per token onto `sentiments`, then applies the "but" rule.
+    /// Pushes one valence per token onto `sentiments` (before the "but" rule).
     fn valences(&self, sentiments: &mut Vec<f64>) {
         let n = self.tokens.len();
         let is_cap_diff = {
@@ -425,7 +432,6 @@ impl Rules<'_> {
                 token.info.booster.is_some() || (i + 1 < n && self.tag(i) == Tag::Kind && self.tag(i + 1) == Tag::Of);
             sentiments.push(if skip { 0.0 } else { self.sentiment_valence(i, is_cap_diff) });
         }
-        self.but_check(sentiments);
     }
 
     /// `sentiment_valence` of the reference, for token `i`.
@@ -544,25 +550,196 @@ impl Rules<'_> {
             valence
         }
     }
+}
 
-    /// `_but_check` of the reference: valences before the first "but" are halved, those after it
-    /// are multiplied by 1.5. Reproduces the reference exactly, including that it finds each
-    /// valence's position with `list.index` (the first equal value), so that equal valences on
-    /// both sides of "but" are not all scaled the way the rule intends.
-    fn but_check(&self, sentiments: &mut [f64]) {
-        let Some(bi) = (0..self.tokens.len()).find(|&i| self.tag(i) == Tag::But) else {
-            return;
-        };
-        for k in 0..sentiments.len() {
-            let sentiment = sentiments[k];
-            let si = sentiments.iter().position(|&s| s == sentiment).unwrap_or(k);
-            if si < bi {
-                sentiments[si] = sentiment * 0.5;
-            } else if si > bi {
-                sentiments[si] = sentiment * 1.5;
-            }
+/// `_but_check` of the reference, for the first "but" at token `bi`: valences before it are
+/// halved, those after it multiplied by 1.5 (later "but"s change nothing).
+///
+/// Reproduces the reference exactly, including that it finds each valence's position with
+/// `list.index`, i.e. the first position whose current (possibly already scaled) value is equal,
+/// so that equal valences are not all scaled the way the rule intends: in "nice … but … okay"
+/// (1.8 and 0.9), the halved "nice" (0.9) is found for "okay" and halved again, and "okay" keeps
+/// 0.9 instead of 1.35. The reference visits the positions in order; visiting position `k` reads
+/// its valence (not yet scaled: only positions up to `k` have been written) and scales the first
+/// position that holds it. The reference finds that position by a scan from the start, which is
+/// quadratic in the text's length; here `equal` keeps the visited positions by their current
+/// value, so that each visit takes a hash lookup and O(1) steps (O(log n) for the rare positions
+/// that join a value's positions in the middle).
+fn but_check(sentiments: &mut [f64], bi: usize, equal: &mut EqualValences) {
+    let scale = |si: usize| if si < bi { 0.5 } else { 1.5 };
+    // A zero stays zero when scaled and a nonzero valence (far from the subnormal range) stays
+    // nonzero. So every zero visited scales the first zero of the input, which ends up as the
+    // last zero (±0) times its scale, and nonzero valences only ever meet nonzero ones.
+    let first_zero = sentiments.iter().position(|&s| s == 0.0);
+    let last_zero = sentiments.iter().rposition(|&s| s == 0.0).map(|i| sentiments[i]);
+    if let (Some(si), Some(last)) = (first_zero, last_zero) {
+        if si != bi {
+            sentiments[si] = last * scale(si);
         }
     }
+    equal.reset(sentiments.len());
+    for k in 0..sentiments.len() {
+        let sentiment = sentiments[k];
+        if sentiment == 0.0 {
+            continue;
+        }
+        let g = equal.group(sentiment);
+        let EqualValences { groups, links, .. } = &mut *equal;
+        let si = groups[g].positions.first().unwrap_or(k);
+        if si == bi {
+            // Only if "but" had a valence of its own: the reference leaves it as it is.
+            groups[g].positions.insert(k, links);
+            continue;
+        }
+        let side = usize::from(si > bi);
+        let scaled = sentiment * scale(si);
+        debug_assert!(scaled != 0.0 && scaled != sentiment);
+        sentiments[si] = scaled;
+        if si != k {
+            // `si` leaves the positions holding `sentiment`; `k`, not written, joins them.
+            groups[g].positions.pop_first(links);
+            groups[g].positions.insert(k, links);
+        }
+        let h = match groups[g].scaled[side] {
+            NIL => {
+                let h = equal.group(scaled);
+                equal.groups[g].scaled[side] = offset(h);
+                h
+            }
+            h => h as usize,
+        };
+        let EqualValences { groups, links, .. } = &mut *equal;
+        groups[h].positions.insert(si, links);
+    }
+}
+
+/// The visited positions of [`but_check`], grouped by their current nonzero value. Each position
+/// is in one group at a time, so the groups share one [`Link`] per position.
+#[derive(Default)]
+struct EqualValences {
+    /// The group of each value, by the value's bits (nonzero valences are equal exactly when
+    /// their bits are: they are never NaN).
+    ids: FxHashMap<u64, u32>,
+    groups: Vec<Group>,
+    /// Per position: its links in the run or the heap of its group.
+    links: Vec<Link>,
+}
+
+/// The positions holding one value, and the groups of the value × 0.5 and × 1.5 once known (so
+/// that a visit takes one hash lookup).
+#[derive(Clone, Copy)]
+struct Group {
+    positions: Positions,
+    scaled: [u32; 2],
+}
+
+impl EqualValences {
+    /// Empties the groups, for a text of `n` tokens.
+    fn reset(&mut self, n: usize) {
+        self.ids.clear();
+        // Clearing costs the table's capacity: after a long text, do not let every short one pay.
+        if self.ids.capacity() > (4 * n).max(1024) {
+            self.ids.shrink_to(n);
+        }
+        self.groups.clear();
+        self.links.clear();
+        self.links.resize(n, Link::LEAF);
+    }
+
+    /// The group of `value`, created empty if there is none.
+    fn group(&mut self, value: f64) -> usize {
+        let groups = &mut self.groups;
+        *self.ids.entry(value.to_bits()).or_insert_with(|| {
+            groups.push(Group { positions: Positions::EMPTY, scaled: [NIL; 2] });
+            offset(groups.len() - 1)
+        }) as usize
+    }
+}
+
+/// The positions holding one value: a run in increasing order (`head` to `tail`, linked by
+/// [`Link::right`]) that takes every position joining before or after all of it — nearly all of
+/// them, since the visited position `k` is larger than any other — and a leftist min-heap
+/// (`root`) of the few that join in its middle.
+#[derive(Clone, Copy)]
+struct Positions {
+    head: u32,
+    tail: u32,
+    root: u32,
+}
+
+/// Links of a position: the next position of a run (`right`), or children in a leftist heap with
+/// the length of its rightmost path to a missing child (`rank`).
+#[derive(Clone, Copy)]
+struct Link {
+    left: u32,
+    right: u32,
+    rank: u32,
+}
+
+/// No position; larger than every position.
+const NIL: u32 = u32::MAX;
+
+impl Link {
+    const LEAF: Link = Link { left: NIL, right: NIL, rank: 1 };
+}
+
+impl Positions {
+    const EMPTY: Positions = Positions { head: NIL, tail: NIL, root: NIL };
+
+    /// The first position, if any.
+    fn first(&self) -> Option<usize> {
+        let first = self.head.min(self.root);
+        (first != NIL).then_some(first as usize)
+    }
+
+    /// Adds `position`, which is in no group.
+    fn insert(&mut self, position: usize, links: &mut [Link]) {
+        let p = offset(position);
+        links[position] = Link::LEAF;
+        if self.head == NIL {
+            (self.head, self.tail) = (p, p);
+        } else if p > self.tail {
+            links[self.tail as usize].right = p;
+            self.tail = p;
+        } else if p < self.head {
+            links[position].right = self.head;
+            self.head = p;
+        } else {
+            self.root = merge(links, self.root, p);
+        }
+    }
+
+    /// Removes the first position (there is one).
+    fn pop_first(&mut self, links: &mut [Link]) {
+        if self.head < self.root {
+            self.head = links[self.head as usize].right;
+            if self.head == NIL {
+                self.tail = NIL;
+            }
+        } else {
+            let Link { left, right, .. } = links[self.root as usize];
+            self.root = merge(links, left, right);
+        }
+    }
+}
+
+/// Merges the leftist heaps rooted at `a` and `b`; returns the new root. Recursion follows the
+/// rightmost paths, which are at most log2(n + 1) long in a leftist heap.
+fn merge(links: &mut [Link], a: u32, b: u32) -> u32 {
+    if a == NIL {
+        return b;
+    }
+    if b == NIL {
+        return a;
+    }
+    let (root, other) = if a < b { (a, b) } else { (b, a) };
+    let right = merge(links, links[root as usize].right, other);
+    let rank = |n: u32| if n == NIL { 0 } else { links[n as usize].rank };
+    let left = links[root as usize].left;
+    let (left, right) = if rank(left) < rank(right) { (right, left) } else { (left, right) };
+    let node_rank = rank(right) + 1;
+    links[root as usize] = Link { left, right, rank: node_rank };
+    root
 }
 
 /// `scalar_inc_dec` of the reference: the booster/dampener effect of `token` on `valence`.
@@ -752,6 +929,79 @@ mod tests {
         assert_eq!(vader.compound(""), 0.0);
         assert_eq!(vader.compound("   "), 0.0);
         assert_eq!(vader.polarity_scores(""), Scores::default());
+    }
+
+    /// The "but" rule on long texts with several "but"s. Expected values derived by hand from the
+    /// reference's `_but_check` (and checked against `vaderSentiment` 3.3.2): the first "but"
+    /// splits the text, valences before it are halved and all after it (also after later "but"s)
+    /// multiplied by 1.5, each applied to the first position holding the valence at that time.
+    #[test]
+    fn but_rule_on_long_texts() {
+        let vader = Vader::new();
+        let filler = " the".repeat(2000);
+        // good 1.9, nice 1.8, okay 0.9, bad -2.5, great 3.1, sad -2.1. Before the first "but":
+        // good → 0.95, nice → 0.9. After it: okay (0.9) finds the halved nice first, so nice →
+        // 0.45 and okay keeps 0.9; bad → -3.75, great → 4.65, sad → -3.15. Sum 0.05;
+        // 0.05 / √(0.05² + 15) = 0.0129 (the rule without that quirk would give 0.95 → 0.2382).
+        let text = ["good", &filler, " nice", &filler, " but", &filler, " okay", &filler, " bad", &filler, " but"]
+            .concat()
+            + &filler
+            + " great but but"
+            + &filler
+            + " sad";
+        assert!(text.len() > 50_000);
+        assert_eq!(vader.compound(&text), 0.0129);
+
+        // 1,000 × "nice" (1.8) before "but", then 1,000 × "okay" (0.9) and "anxiously" (-0.9)
+        // after it. Each nice is halved to 0.9 as it is visited; each okay then finds the first
+        // nice still at 0.9 and halves it again (→ 0.45), keeping 0.9 itself; anxiously → -1.35.
+        // Sum 1,000 × (0.45 + 0.9 - 1.35) = 0 (up to rounding): compound 0. pos = 1,000 ×
+        // (1.45 + 1.9) = 3,350, neg = 1,000 × 2.35 = 2,350, neutral 3,001 ("the" and "but"):
+        // 3,350 / 8,701 = 0.385, 2,350 / 8,701 = 0.270, 3,001 / 8,701 = 0.345.
+        let text = "nice the ".repeat(1000) + "but " + &"okay the anxiously the ".repeat(1000);
+        assert_eq!(vader.polarity_scores(&text), Scores { neg: 0.27, neu: 0.345, pos: 0.385, compound: 0.0 });
+    }
+
+    /// The reference's `_but_check` loop, transcribed literally (`list.index` is a scan from the
+    /// start): quadratic, for comparison only.
+    fn but_check_transcribed(sentiments: &mut [f64], bi: usize) {
+        for k in 0..sentiments.len() {
+            let sentiment = sentiments[k];
+            let si = sentiments.iter().position(|&s| s == sentiment).expect("the list holds the value");
+            if si < bi {
+                sentiments[si] = sentiment * 0.5;
+            } else if si > bi {
+                sentiments[si] = sentiment * 1.5;
+            }
+        }
+    }
+
+    /// `but_check` leaves the same valences, bit for bit, as the literal transcription of the
+    /// reference, on seeded random valences drawn from a few values related by factors 0.5 and
+    /// 1.5 (so that the reference's first-equal-value search hits already scaled positions),
+    /// with ±0 and with "but" anywhere.
+    #[test]
+    fn but_check_matches_transcribed_reference() {
+        use rand::rngs::SmallRng;
+        use rand::{Rng, SeedableRng};
+        let base = [0.0, -0.0, 1.0, 2.0, 0.5, 4.0, 1.5, 3.0, 0.75, 2.25, 6.0, -1.0, -2.0, -0.5, -1.5, -3.0, 0.3];
+        let mut rng = SmallRng::seed_from_u64(15);
+        let mut equal = EqualValences::default();
+        for round in 0..3000 {
+            let n = rng.gen_range(1..if round % 10 == 0 { 600 } else { 40 });
+            let values = &base[..rng.gen_range(1..=base.len())];
+            let mut sentiments: Vec<f64> = (0..n).map(|_| values[rng.gen_range(0..values.len())]).collect();
+            let bi = rng.gen_range(0..n);
+            if rng.gen_bool(0.8) {
+                sentiments[bi] = 0.0; // "but" is not in the lexicon
+            }
+            let mut expected = sentiments.clone();
+            but_check_transcribed(&mut expected, bi);
+            let input = sentiments.clone();
+            but_check(&mut sentiments, bi, &mut equal);
+            let bits = |v: &[f64]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sentiments), bits(&expected), "input {input:?}, but at {bi}");
+        }
     }
 
     #[test]
