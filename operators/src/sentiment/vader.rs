@@ -80,8 +80,9 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
 ];
 
 /// The words that VADER's rules look for, so that the rules compare tags rather than strings.
+/// Other languages map their own words to these rules (see [`Language::tags`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Tag {
+pub(crate) enum Tag {
     #[default]
     Other,
     No,
@@ -107,6 +108,53 @@ const TAGS: &[(&str, Tag)] = &[
     ("without", Tag::Without), ("doubt", Tag::Doubt), ("or", Tag::Or), ("nor", Tag::Nor),
 ];
 
+/// How a language's word lexicon is written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LexiconText {
+    /// VADER's format: `token TAB mean-valence ...`, on the VADER scale (-4..4).
+    Tsv(&'static str),
+    /// `token->valence` lines, on the VADER scale (vaderSentiment-fr's `fr_lexicon.txt`).
+    Arrow(&'static str),
+    /// A `pattern` sentiment XML (`<word form=".." polarity=".."/>`, polarity in -1..1): each form
+    /// is lower-cased, its valence is `polarity × scale`, forms with polarity 0 are left out, and
+    /// forms that are equal once lower-cased get the mean of their polarities.
+    PatternXml { xml: &'static str, scale: f64 },
+}
+
+/// The data and word lists that make VADER's method score one language.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Language {
+    pub(crate) lexicon: LexiconText,
+    /// Emoji lexicon (`emoji TAB description`, the description in this language), if any.
+    pub(crate) emojis: Option<&'static str>,
+    pub(crate) negators: &'static [&'static str],
+    /// Booster and dampener words or phrases with their scalar ([`B_INCR`] or [`B_DECR`]).
+    pub(crate) boosters: &'static [(&'static str, f64)],
+    pub(crate) special_cases: &'static [(&'static str, f64)],
+    /// Words that trigger VADER's rules ("but", "never so", "without doubt", ...).
+    pub(crate) tags: &'static [(&'static str, Tag)],
+    /// Tokens are also split at apostrophes (`'` and `’`), as in French "n'est" or "l'hôtel".
+    pub(crate) split_apostrophes: bool,
+    /// Tokens and all word lists are compared without accents (é → e, ç → c, œ → oe, ...).
+    pub(crate) fold_accents: bool,
+}
+
+/// English: the reference's own lists.
+const ENGLISH: Language = Language {
+    lexicon: LexiconText::Tsv(VADER_LEXICON),
+    emojis: Some(EMOJI_LEXICON),
+    negators: NEGATE,
+    boosters: BOOSTERS,
+    special_cases: SPECIAL_CASES,
+    tags: TAGS,
+    split_apostrophes: false,
+    fold_accents: false,
+};
+
+/// B_INCR and B_DECR for the other languages' booster lists.
+pub(crate) const BOOST: f64 = B_INCR;
+pub(crate) const DAMPEN: f64 = B_DECR;
+
 /// What the lexicons know about one lower-cased token.
 #[derive(Clone, Copy, Debug, Default)]
 struct WordInfo {
@@ -122,55 +170,82 @@ struct WordInfo {
     tag: Tag,
 }
 
-/// Lexicon data, parsed once per process.
-struct VaderData {
-    /// Single tokens (lexicon words, boosters, negations), keyed as written in the lists.
-    words: FxHashMap<&'static str, WordInfo>,
+/// Lexicon data of one language, parsed once per process.
+pub(crate) struct VaderData {
+    /// Single tokens (lexicon words, boosters, negations), keyed as written in the lists (without
+    /// accents if the language folds them).
+    words: FxHashMap<Box<str>, WordInfo>,
     /// Emoji (single code points) with their textual description.
     emojis: FxHashMap<char, &'static str>,
     /// Multi-word booster phrases, split into words.
-    booster_phrases: Vec<(Vec<&'static str>, f64)>,
+    booster_phrases: Vec<(Vec<Box<str>>, f64)>,
     /// Special-case phrases, split into words.
-    special_cases: Vec<(Vec<&'static str>, f64)>,
+    special_cases: Vec<(Vec<Box<str>>, f64)>,
+    split_apostrophes: bool,
+    fold_accents: bool,
 }
 
 impl VaderData {
-    fn load() -> Self {
-        let mut words: FxHashMap<&'static str, WordInfo> = FxHashMap::default();
-        // Like `make_lex_dict`: skip empty lines, strip each line, take the first two tab-separated
-        // fields; a later duplicate replaces an earlier one.
-        for line in VADER_LEXICON.trim_end_matches('\n').split('\n') {
-            if line.is_empty() {
-                continue;
+    /// Parses the lists of `language`.
+    ///
+    /// # Panics
+    /// On a malformed line of a bundled lexicon.
+    pub(crate) fn load(language: &Language) -> Self {
+        let fold = language.fold_accents;
+        let key = |w: &str| -> Box<str> { if fold { fold_accents(w).into() } else { w.into() } };
+        let mut words: FxHashMap<Box<str>, WordInfo> = FxHashMap::default();
+        match language.lexicon {
+            // Like `make_lex_dict`: skip empty lines, strip each line, take the first two fields;
+            // a later duplicate replaces an earlier one.
+            LexiconText::Tsv(text) | LexiconText::Arrow(text) => {
+                let separator = if matches!(language.lexicon, LexiconText::Tsv(_)) { "\t" } else { "->" };
+                for line in text.trim_end_matches('\n').split('\n') {
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let mut fields = line.trim_matches(is_py_space).split(separator);
+                    let word = fields.next().unwrap_or_default();
+                    let valence = fields
+                        .next()
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .unwrap_or_else(|| panic!("bad line in a bundled lexicon: {line:?}"));
+                    words.entry(key(word)).or_default().valence = Some(valence);
+                }
             }
-            let mut fields = line.trim_matches(is_py_space).split('\t');
-            let word = fields.next().unwrap_or_default();
-            let valence = fields
-                .next()
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .unwrap_or_else(|| panic!("bad line in the bundled vader_lexicon.txt: {line:?}"));
-            words.entry(word).or_default().valence = Some(valence);
+            LexiconText::PatternXml { xml, scale } => {
+                let mut sums: FxHashMap<Box<str>, (f64, u32)> = FxHashMap::default();
+                for (form, polarity) in pattern_xml_words(xml) {
+                    let sum = sums.entry(key(&form.to_lowercase())).or_default();
+                    sum.0 += polarity;
+                    sum.1 += 1;
+                }
+                for (word, (sum, count)) in sums {
+                    if sum != 0.0 {
+                        words.entry(word).or_default().valence = Some(sum / f64::from(count) * scale);
+                    }
+                }
+            }
         }
-        for &(word, scalar) in BOOSTERS {
-            words.entry(word).or_default().booster = Some(scalar);
+        for &(word, scalar) in language.boosters {
+            words.entry(key(word)).or_default().booster = Some(scalar);
         }
-        for &word in NEGATE {
-            words.entry(word).or_default().negation = true;
+        for &word in language.negators {
+            words.entry(key(word)).or_default().negation = true;
         }
-        for &(word, tag) in TAGS {
-            words.entry(word).or_default().tag = tag;
+        for &(word, tag) in language.tags {
+            words.entry(key(word)).or_default().tag = tag;
         }
-        let booster_phrases: Vec<_> = BOOSTERS.iter().copied().filter(|(w, _)| w.contains(' ')).collect();
-        for (phrase, _) in booster_phrases.iter().chain(SPECIAL_CASES) {
+        let booster_phrases: Vec<_> = language.boosters.iter().copied().filter(|(w, _)| w.contains(' ')).collect();
+        for (phrase, _) in booster_phrases.iter().chain(language.special_cases) {
             for word in phrase.split(' ') {
-                words.entry(word).or_default().phrase = true;
+                words.entry(key(word)).or_default().phrase = true;
             }
         }
 
         // Like `make_emoji_dict`. Only single code points can ever match, because the reference
         // looks the text up one code point at a time.
         let mut emojis = FxHashMap::default();
-        for line in EMOJI_LEXICON.trim_end_matches('\n').split('\n') {
+        for line in language.emojis.unwrap_or_default().trim_end_matches('\n').split('\n') {
             let mut fields = line.trim_matches(is_py_space).split('\t');
             let emoji = fields.next().unwrap_or_default();
             let description = fields.next().unwrap_or_default();
@@ -182,10 +257,62 @@ impl VaderData {
         // `Vader::replace_emojis` looks up non-ASCII characters only.
         debug_assert!(emojis.keys().all(|c| !c.is_ascii()));
 
-        let split = |list: &[(&'static str, f64)]| -> Vec<(Vec<&'static str>, f64)> {
-            list.iter().map(|&(phrase, value)| (phrase.split(' ').collect(), value)).collect()
+        let split = |list: &[(&'static str, f64)]| -> Vec<(Vec<Box<str>>, f64)> {
+            list.iter().map(|&(phrase, value)| (phrase.split(' ').map(key).collect(), value)).collect()
         };
-        Self { words, emojis, booster_phrases: split(&booster_phrases), special_cases: split(SPECIAL_CASES) }
+        Self {
+            words,
+            emojis,
+            booster_phrases: split(&booster_phrases),
+            special_cases: split(language.special_cases),
+            split_apostrophes: language.split_apostrophes,
+            fold_accents: fold,
+        }
+    }
+}
+
+/// The `form` and `polarity` attributes of each `<word .../>` element of a `pattern` sentiment
+/// XML, after its leading comment (attribute values without spaces or entities, as in the
+/// bundled file).
+fn pattern_xml_words(xml: &str) -> impl Iterator<Item = (&str, f64)> {
+    fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+        element.split_whitespace().find_map(|a| a.strip_prefix(name)?.strip_prefix("=\"")?.strip_suffix('"'))
+    }
+    let body = xml.find("-->").map_or(xml, |end| &xml[end..]);
+    body.split("<word ").skip(1).map(|element| {
+        let element = element.split("/>").next().unwrap_or_default();
+        match (attribute(element, "form"), attribute(element, "polarity").and_then(|p| p.parse::<f64>().ok())) {
+            (Some(form), Some(polarity)) => (form, polarity),
+            _ => panic!("bad <word> element in a bundled sentiment XML: {element:?}"),
+        }
+    })
+}
+
+/// `word` without accents, for the languages that compare words so (like `unidecode` on Latin
+/// letters): à â ä á ã å → a, ç → c, é è ê ë → e, í ì î ï → i, ñ → n, ó ò ô ö õ → o,
+/// ú ù û ü → u, ý ÿ → y, œ → oe, æ → ae (lower case; other characters are kept).
+pub(crate) fn fold_accents(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    push_folded(word, &mut out);
+    out
+}
+
+/// Appends `word` without accents to `out` (see [`fold_accents`]).
+fn push_folded(word: &str, out: &mut String) {
+    for c in word.chars() {
+        match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => out.push('a'),
+            'ç' => out.push('c'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'í' | 'ì' | 'î' | 'ï' => out.push('i'),
+            'ñ' => out.push('n'),
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => out.push('o'),
+            'ú' | 'ù' | 'û' | 'ü' => out.push('u'),
+            'ý' | 'ÿ' => out.push('y'),
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            c => out.push(c),
+        }
     }
 }
 
@@ -260,7 +387,12 @@ impl Vader {
     /// Returns an analyzer; the first call in a process parses the bundled lexicons (a few ms).
     pub fn new() -> Self {
         static DATA: OnceLock<VaderData> = OnceLock::new();
-        Self { data: DATA.get_or_init(VaderData::load) }
+        Self { data: DATA.get_or_init(|| VaderData::load(&ENGLISH)) }
+    }
+
+    /// An analyzer for another language, on that language's data (see [`VaderData::load`]).
+    pub(crate) fn with_data(data: &'static VaderData) -> Self {
+        Self { data }
     }
 
     /// The compound score in [-1, 1], rounded to 4 decimals: the reference's
@@ -288,7 +420,7 @@ impl Vader {
             let mut scratch = scratch.borrow_mut();
             let Scratch { text: replaced, lower, tokens, sentiments, equal } = &mut *scratch;
             let text = self.replace_emojis(text, replaced);
-            tokenize(text, &self.data.words, lower, tokens);
+            tokenize(text, self.data, lower, tokens);
             sentiments.clear();
             Rules { data: self.data, tokens, lower }.valences(sentiments);
             if let Some(bi) = tokens.iter().position(|t| t.info.tag == Tag::But) {
@@ -334,11 +466,12 @@ impl Vader {
 /// Splits `text` like the reference's `SentiText._words_and_emoticons`: on whitespace (Python's
 /// `str.split()`), then strips ASCII punctuation from both ends of each token unless that leaves
 /// two characters or fewer (then the token, likely an emoticon, is kept as written). Fills `lower`
-/// with the lower-cased tokens and `tokens` with what is known about each.
-fn tokenize(text: &str, words: &FxHashMap<&'static str, WordInfo>, lower: &mut String, tokens: &mut Vec<Token>) {
+/// with the lower-cased tokens and `tokens` with what is known about each. Languages other than
+/// English may also split at apostrophes and compare words without accents.
+fn tokenize(text: &str, data: &VaderData, lower: &mut String, tokens: &mut Vec<Token>) {
     lower.clear();
     tokens.clear();
-    for_each_py_word(text, |raw| {
+    let mut push = |raw: &str| {
         let stripped = trim_ascii_punctuation(raw);
         let token = if stripped.len() >= 3 && stripped.chars().nth(2).is_some() { stripped } else { raw };
         let start = lower.len();
@@ -352,14 +485,24 @@ fn tokenize(text: &str, words: &FxHashMap<&'static str, WordInfo>, lower: &mut S
             }
             upper && !lower_case
         } else {
-            lower.push_str(&token.to_lowercase());
+            let lowered = token.to_lowercase();
+            if data.fold_accents {
+                push_folded(&lowered, lower);
+            } else {
+                lower.push_str(&lowered);
+            }
             py_isupper(token)
         };
         let word = &lower[start..];
-        let info = words.get(word).copied().unwrap_or_default();
+        let info = data.words.get(word).copied().unwrap_or_default();
         let negated = info.negation || word.as_bytes().windows(3).any(|w| w == b"n't");
         tokens.push(Token { lower: (offset(start), offset(lower.len())), is_upper, info, negated });
-    });
+    };
+    if data.split_apostrophes {
+        for_each_py_word(text, |word| word.split(['\'', '’']).filter(|w| !w.is_empty()).for_each(&mut push));
+    } else {
+        for_each_py_word(text, push);
+    }
 }
 
 /// Calls `f` with each word of `text` split like Python's `str.split()`.
@@ -528,14 +671,14 @@ impl Rules<'_> {
     }
 
     /// The value of the phrase of `table` made of the tokens `seq`, if any.
-    fn phrase_value(&self, table: &[(Vec<&'static str>, f64)], seq: &[usize]) -> Option<f64> {
+    fn phrase_value(&self, table: &[(Vec<Box<str>>, f64)], seq: &[usize]) -> Option<f64> {
         if !seq.iter().all(|&k| self.tokens[k].info.phrase) {
             return None;
         }
         table
             .iter()
             .find(|(phrase, _)| {
-                phrase.len() == seq.len() && phrase.iter().zip(seq).all(|(word, &k)| *word == self.word(k))
+                phrase.len() == seq.len() && phrase.iter().zip(seq).all(|(word, &k)| **word == *self.word(k))
             })
             .map(|&(_, value)| value)
     }
