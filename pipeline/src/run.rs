@@ -390,6 +390,9 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 params.jump,
             ));
             let max_future_ms = config.run.max_future_seconds as i64 * 1000;
+            // The future bound of this epoch (SPEC §3): the wall clock is read once an epoch,
+            // not once a record.
+            let future_limit = std::cell::Cell::new(i64::MAX);
             // A partition no longer holds catch-up back once it has read its backlog (with
             // `--stop-at-end`: reached its end, quiet included, see `kafka::END_QUIET`).
             // Catch-up gives up (hands out what it holds, bucket by bucket, then reads in arrival
@@ -424,8 +427,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     }
                     Ok(ev) => {
                         if let Some(ts) = ev.ts() {
-                            let limit = operators::system_clock().saturating_add(max_future_ms);
-                            if ts > limit {
+                            if ts > future_limit.get() {
                                 let detail = format!(
                                     "ts {} is more than run.max_future_seconds = {} ahead of the wall clock",
                                     schemas::time::format_rfc3339(ts),
@@ -470,6 +472,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let mut in_flight: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
             loop {
                 let deadline = Instant::now() + Duration::from_millis(epoch_ms);
+                future_limit.set(operators::system_clock().saturating_add(max_future_ms));
                 if catch_up.is_none() {
                     actions.note_read(epoch, crate::job::now_ms());
                 }
