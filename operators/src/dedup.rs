@@ -127,7 +127,7 @@ impl EpochLogic<Fact, Accepted> for Dedup {
             self.expiry.entry(minute).or_default().push(key);
             match fact {
                 Fact::Mention(_, m) => {
-                    let s = m.sentiment.or_else(|| self.params.scorer.score(&m.text, m.lang.as_deref()));
+                    let s = self.params.scorer.score_mention(&m.text, m.lang.as_deref(), m.sentiment);
                     let agg = mentions.entry((m.brand_id, minute)).or_default();
                     agg.add(&BrandAgg::mention(s, m.reach), 1);
                     out.push(Accepted::Source { event_id: m.event_id, ts, kind: SourceKind::Mention });

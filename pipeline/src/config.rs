@@ -103,11 +103,24 @@ impl BrandDefaults {
 }
 
 /// Sentiment settings (SPEC §4).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SentimentConfig {
-    /// Lexicon files (`word TAB valence`) per ISO 639-1 language code, e.g. `fr = "lexicons/fr.tsv"`.
+    /// The built-in scorers to use, by ISO 639-1 code (default: all of
+    /// `operators::sentiment::BUILTIN`); `["en"]` scores English only.
+    pub languages: Vec<String>,
+    /// Lexicon files (`word TAB valence`) per ISO 639-1 language code, e.g. `fr = "lexicons/fr.tsv"`;
+    /// a lexicon replaces the built-in scorer of its language.
     pub lexicons: BTreeMap<String, PathBuf>,
+}
+
+impl Default for SentimentConfig {
+    fn default() -> Self {
+        SentimentConfig {
+            languages: operators::sentiment::BUILTIN.iter().map(|s| s.to_string()).collect(),
+            lexicons: BTreeMap::new(),
+        }
+    }
 }
 
 /// Replay settings.
@@ -281,7 +294,9 @@ impl Config {
 
     /// The operators' parameters.
     pub fn params(&self) -> anyhow::Result<operators::Params> {
-        let mut scorer = operators::sentiment::Scorer::english_only();
+        let langs: Vec<&str> = self.sentiment.languages.iter().map(String::as_str).collect();
+        let mut scorer = operators::sentiment::Scorer::for_languages(&langs)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: key `sentiment.languages`: {e}"))?;
         for (lang, path) in &self.sentiment.lexicons {
             let lex = operators::sentiment::Lexicon::from_file(path)
                 .map_err(|e| anyhow::anyhow!("key `sentiment.lexicons.{lang}`: {e}"))?;

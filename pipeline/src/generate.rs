@@ -103,14 +103,15 @@ const TOPIC_MENTIONS: &str = "mentions";
 const TOPIC_COMMENTS: &str = "ad_comments";
 const TOPIC_CARE: &str = "care_events";
 
-const NLANG: usize = 5;
+const NLANG: usize = 7;
 const POS: usize = 0;
 const NEU: usize = 1;
 const NEG: usize = 2;
 
-/// Cumulative language weights (en, fr, de, es, pt).
-const MENTION_LANG_CUM: [f64; NLANG] = [0.70, 0.79, 0.86, 0.94, 1.0];
-const COMMENT_LANG_CUM: [f64; NLANG] = [0.75, 0.82, 0.88, 0.95, 1.0];
+/// Cumulative language weights (en, fr, de, es, pt, zh, ar): mentions 58 % English, 10 % French,
+/// 7 % German, 7 % Spanish, 7 % Portuguese, 6 % Chinese, 5 % Arabic.
+const MENTION_LANG_CUM: [f64; NLANG] = [0.58, 0.68, 0.75, 0.82, 0.89, 0.95, 1.0];
+const COMMENT_LANG_CUM: [f64; NLANG] = [0.65, 0.73, 0.79, 0.85, 0.91, 0.96, 1.0];
 /// `lang` tags per language (region suffixes are ignored by the pipeline).
 const LANG_TAGS: [&[&str]; NLANG] = [
     &["en", "en", "en", "en", "en-US", "en-GB"],
@@ -118,6 +119,8 @@ const LANG_TAGS: [&[&str]; NLANG] = [
     &["de", "de", "de-DE", "de-AT"],
     &["es", "es", "es-ES", "es-MX"],
     &["pt", "pt", "pt-BR", "pt-PT"],
+    &["zh", "zh", "zh-CN", "zh-Hans", "zh-TW"],
+    &["ar", "ar", "ar-SA", "ar-EG", "ar-AE"],
 ];
 const COUNTRIES: [&[&str]; NLANG] = [
     &["US", "US", "US", "GB", "GB", "CA", "AU", "IN", "IE"],
@@ -125,6 +128,8 @@ const COUNTRIES: [&[&str]; NLANG] = [
     &["DE", "DE", "DE", "AT", "CH"],
     &["ES", "ES", "MX", "MX", "AR", "CO", "CL"],
     &["BR", "BR", "BR", "PT"],
+    &["CN", "CN", "CN", "TW", "SG", "HK"],
+    &["SA", "EG", "AE", "MA", "JO", "QA"],
 ];
 /// Mention platforms with cumulative weights.
 const MENTION_PLATFORMS: [(&str, f64); 5] =
@@ -361,6 +366,35 @@ const PT_MENTION_NEG: &[&str] = &[
     "Não recomendo o {p}",
 ];
 
+const ZH_MENTION_POS: &[&str] = &[
+    "我的{p}太好用了！",
+    "{b}的客服非常好，谢谢{h}",
+    "新的{p}真的很棒",
+    "在{b}买的东西很满意",
+    "物流很快，给{b}好评",
+];
+const ZH_MENTION_NEU: &[&str] = &["有人用过{p}吗？", "{b}在上海开了新店", "{p}什么时候上市？", "怎么联系{h}？"];
+const ZH_MENTION_NEG: &[&str] = &[
+    "{p}用了两天就坏了，太差了",
+    "{h}到现在还没退款，很失望",
+    "{b}的客服太糟糕了😡",
+    "不推荐{p}，质量很差",
+];
+const AR_MENTION_POS: &[&str] = &[
+    "أحب {p} كثيرا!",
+    "خدمة عملاء {b} ممتازة، شكرا {h}",
+    "{p} الجديد رائع جدا",
+    "سعيد جدا بالشراء من {b}",
+];
+const AR_MENTION_NEU: &[&str] =
+    &["هل جرب أحد {p}؟", "{b} تفتح متجرا جديدا في دبي", "متى يتوفر {p} في السعودية؟", "كيف أتواصل مع {h}؟"];
+const AR_MENTION_NEG: &[&str] = &[
+    "{p} توقف عن العمل، سيء جدا",
+    "{h} لم يتم استرداد المبلغ حتى الآن",
+    "خدمة {b} سيئة للغاية 😡",
+    "لا أنصح بشراء {p}",
+];
+
 // --- ad comment templates ---------------------------------------------------------------------
 
 const EN_COMMENT_POS: &[&str] = &[
@@ -424,6 +458,16 @@ const ES_COMMENT: [&[&str]; 3] = [
     &["Me encanta este anuncio", "Lo quiero 😍", "Excelente el {p}"],
     &["¿Cuánto cuesta?", "¿Hay envío a Chile?", "¿Dónde lo compro?"],
     &["Muy caro", "Otra vez este anuncio", "Mala calidad"],
+];
+const ZH_COMMENT: [&[&str]; 3] = [
+    &["这个广告很棒", "太想要了😍", "{p}真不错"],
+    &["多少钱？", "能寄到台湾吗？", "在哪里买？"],
+    &["太贵了", "又是这个广告", "质量很差"],
+];
+const AR_COMMENT: [&[&str]; 3] = [
+    &["إعلان رائع", "أريده جدا 😍", "{p} ممتاز"],
+    &["كم السعر؟", "هل يوجد توصيل إلى مصر؟", "من أين أشتريه؟"],
+    &["غالي جدا", "هذا الإعلان مرة أخرى", "جودة سيئة"],
 ];
 const PT_COMMENT: [&[&str]; 3] = [
     &["Amei esse anúncio", "Quero muito 😍", "O {p} é ótimo"],
@@ -1412,9 +1456,11 @@ fn build_texts(brands: &[BrandDef], names: &[String], products: &[Vec<String>]) 
         [DE_MENTION_POS, DE_MENTION_NEU, DE_MENTION_NEG],
         [ES_MENTION_POS, ES_MENTION_NEU, ES_MENTION_NEG],
         [PT_MENTION_POS, PT_MENTION_NEU, PT_MENTION_NEG],
+        [ZH_MENTION_POS, ZH_MENTION_NEU, ZH_MENTION_NEG],
+        [AR_MENTION_POS, AR_MENTION_NEU, AR_MENTION_NEG],
     ];
     let comment_tpl: [[&[&str]; 3]; NLANG] =
-        [[EN_COMMENT_POS, EN_COMMENT_NEU, EN_COMMENT_NEG], FR_COMMENT, DE_COMMENT, ES_COMMENT, PT_COMMENT];
+        [[EN_COMMENT_POS, EN_COMMENT_NEU, EN_COMMENT_NEG], FR_COMMENT, DE_COMMENT, ES_COMMENT, PT_COMMENT, ZH_COMMENT, AR_COMMENT];
     let en_mention_suffix: [&[&str]; 3] = [EN_POS_SUFFIX, EN_NEU_SUFFIX, EN_NEG_SUFFIX];
     let en_comment_suffix: [&[&str]; 3] = [EN_POS_COMMENT_SUFFIX, EN_NEU_COMMENT_SUFFIX, EN_NEG_COMMENT_SUFFIX];
     let mut t = Texts { mentions: Vec::new(), comments: Vec::new(), risky: Vec::new(), crisis: Vec::new() };
@@ -1637,8 +1683,12 @@ mod tests {
         let facts = cfg.events as i32;
         assert!((0.08..0.12).contains(&frac(int_ts, facts)));
         let en = frac(langs["en"] as i32, with_lang);
-        assert!((0.65..0.75).contains(&en), "english {en}");
-        assert_eq!(langs.len(), 5, "{langs:?}");
+        assert!((0.53..0.63).contains(&en), "english {en}");
+        assert_eq!(langs.len(), 7, "{langs:?}");
+        for (lang, share) in [("zh", 0.06), ("ar", 0.05)] {
+            let f = frac(langs[lang] as i32, with_lang);
+            assert!((share * 0.7..share * 1.3).contains(&f), "{lang} {f}");
+        }
     }
 
     #[test]

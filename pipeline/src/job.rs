@@ -120,6 +120,8 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         anyhow::bail!("no input files in {}: expected some of brands.ndjson, ads.ndjson, mentions.ndjson, ad_comments.ndjson, care_events.ndjson (optionally .gz)", job.input.display());
     }
     let params = job.config.params()?;
+    crate::metrics::set_scorer(&params.scorer);
+    let scorer = params.scorer.clone();
     // Refused before anything is read when `out` holds rows (SPEC §9), unless replacing.
     let target = crate::sinks::parquet::rerun::prepare(&job.out, job.replace)?;
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
@@ -523,6 +525,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         bar.finish_and_clear();
     }
     total.bytes_read = read_bytes.load(Ordering::Relaxed);
+    total.langs = scorer.counts().snapshot();
     if target != job.out {
         crate::sinks::parquet::rerun::commit(&job.out)?;
     }

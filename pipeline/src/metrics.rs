@@ -29,6 +29,15 @@ pub static BACKPRESSURE_PAUSES: AtomicU64 = AtomicU64::new(0);
 /// The global watermark (epoch ms) as last seen by worker 0.
 pub static WATERMARK_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
+/// The scorer of the running job, whose counts `brandpulse_mentions_scored_total{lang}` and
+/// `brandpulse_mentions_unscored_total{lang}` render ([`set_scorer`]).
+static SCORER: std::sync::Mutex<Option<operators::sentiment::Scorer>> = std::sync::Mutex::new(None);
+
+/// Makes `/metrics` report the mention counts of `scorer` (the job's, shared by its workers).
+pub fn set_scorer(scorer: &operators::sentiment::Scorer) {
+    *SCORER.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(scorer.clone());
+}
+
 /// The Kafka output names, in the order of the per-output arrays.
 pub const OUTPUTS: [&str; 3] = ["dlq", "alerts", "control"];
 
@@ -70,6 +79,47 @@ pub fn render() -> String {
         "# HELP brandpulse_watermark_seconds The global event-time watermark.\n# TYPE brandpulse_watermark_seconds gauge\nbrandpulse_watermark_seconds {}",
         WATERMARK_MS.load(Ordering::Relaxed) as f64 / 1000.0
     );
+    let langs = SCORER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .map(|sc| sc.counts().snapshot())
+        .unwrap_or_default();
+    for (name, help, scored) in [
+        ("brandpulse_mentions_scored_total", "Mentions with a sentiment (upstream or scored here), by language.", true),
+        ("brandpulse_mentions_unscored_total", "Mentions left unscored (no scorer for their language), by language.", false),
+    ] {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
+        for &(lang, sc, un) in &langs {
+            let _ = writeln!(s, "{name}{{lang=\"{lang}\"}} {}", if scored { sc } else { un });
+        }
+    }
     crate::actions::render_metrics(&mut s);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_rendered_by_language() {
+        let scorer = operators::sentiment::Scorer::builtin();
+        set_scorer(&scorer);
+        scorer.score_mention("Le service est génial", None, None);
+        scorer.score_mention("Das ist super", Some("de-AT"), None);
+        scorer.score_mention("Pésimo servicio", Some("es"), None);
+        scorer.score_mention("whatever", None, Some(0.5));
+        let text = render();
+        for line in [
+            "brandpulse_mentions_scored_total{lang=\"fr\"} 1",
+            "brandpulse_mentions_scored_total{lang=\"de\"} 1",
+            "brandpulse_mentions_scored_total{lang=\"es\"} 0",
+            "brandpulse_mentions_unscored_total{lang=\"es\"} 1",
+            "brandpulse_mentions_scored_total{lang=\"upstream\"} 1",
+            "# TYPE brandpulse_mentions_scored_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+    }
 }

@@ -183,6 +183,8 @@ static FINAL_EPOCH: AtomicU64 = AtomicU64::new(0);
 pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let config = job.config.clone();
     let params = config.params()?;
+    crate::metrics::set_scorer(&params.scorer);
+    let scorer = params.scorer.clone();
     let workers = job.workers.max(1);
     let partitions = kafka::discover(&config.kafka)?;
     tracing::info!(
@@ -714,5 +716,6 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     if stop_at_end {
         store.mark_finished()?;
     }
+    total.langs = scorer.counts().snapshot();
     Ok(total)
 }

@@ -59,6 +59,9 @@ pub struct Summary {
     pub rows_alerts: u64,
     /// Rows written.
     pub rows_dead: u64,
+    /// Mentions (language, scored, unscored), from the scorer's counts
+    /// ([`operators::sentiment::LangCounts`]); set once for the whole run, not per worker.
+    pub langs: Vec<(&'static str, u64, u64)>,
 }
 
 impl Summary {
@@ -131,6 +134,38 @@ impl Summary {
         self.rows_cases += o.rows_cases;
         self.rows_alerts += o.rows_alerts;
         self.rows_dead += o.rows_dead;
+        for (lang, scored, unscored) in o.langs {
+            match self.langs.iter_mut().find(|(l, _, _)| *l == lang) {
+                Some(e) => {
+                    e.1 += scored;
+                    e.2 += unscored;
+                }
+                None => self.langs.push((lang, scored, unscored)),
+            }
+        }
+    }
+
+    /// The sentiment-by-language table of the report: mentions, scored, scored share.
+    pub fn render_langs(&self) -> String {
+        let mut s = String::new();
+        let total: u64 = self.langs.iter().map(|&(_, a, b)| a + b).sum();
+        let _ = writeln!(s, "\nsentiment by language (mentions; `upstream`: scored upstream, no `lang`; `und`: undetectable):");
+        let _ = writeln!(s, "  {:<6} {:>10} {:>7} {:>10} {:>8}", "lang", "mentions", "share", "scored", "scored %");
+        let mut langs = self.langs.clone();
+        langs.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then(a.0.cmp(b.0)));
+        for (lang, scored, unscored) in langs {
+            let n = scored + unscored;
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>10} {:>6.1}% {:>10} {:>7.1}%",
+                lang,
+                n,
+                100.0 * n as f64 / total.max(1) as f64,
+                scored,
+                100.0 * scored as f64 / n.max(1) as f64
+            );
+        }
+        s
     }
 
     /// A readable report.
@@ -177,6 +212,9 @@ impl Summary {
                 b.breaches,
                 b.unanswered_breaches
             );
+        }
+        if !self.langs.is_empty() {
+            s.push_str(&self.render_langs());
         }
         let _ = writeln!(s, "\ncrisis alerts: {}", self.alerts.len());
         let mut alerts = self.alerts.clone();

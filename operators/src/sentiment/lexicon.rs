@@ -43,6 +43,9 @@ pub enum LexiconError {
     /// A lexicon was configured for something that is not a language code.
     #[error("{0:?} is not an ISO 639-1 language code (such as \"fr\")")]
     UnknownLanguage(String),
+    /// A built-in scorer was asked for a language that has none.
+    #[error("{0:?} has no built-in scorer (built in: {langs}); give it a lexicon file instead", langs = super::BUILTIN.join(", "))]
+    NoBuiltin(String),
 }
 
 fn in_file(path: Option<&Path>) -> String {

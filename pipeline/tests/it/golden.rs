@@ -18,7 +18,10 @@ const TOPICS: [&str; 5] = ["brands", "ads", "mentions", "ad_comments", "care_eve
 /// Runs replay over `input` with `extra` flags and compares every table with the expectations.
 fn check_scenario(input: &Path, extra: &[&str], label: &str) {
     let out = tempfile::tempdir().expect("temp dir");
-    run_replay(input, out.path(), extra);
+    let config = golden_dir().join("english_only.toml");
+    let mut flags = vec!["--config", config.to_str().expect("UTF-8 path")];
+    flags.extend_from_slice(extra);
+    run_replay(input, out.path(), &flags);
     let diffs = compare_output(out.path());
     assert_no_diffs(&format!("golden scenario [{label}] (flags {extra:?})"), &diffs);
 }

@@ -17,5 +17,6 @@ mod http;
 mod kafka;
 mod kill_switch;
 mod kill_switch_kafka;
+mod languages;
 mod rerun;
 mod workers;
