@@ -98,6 +98,10 @@ const WORDS: &[(&str, u8)] = &[
     ("doesn", EN), ("isn", EN), ("wasn", EN), ("won", EN), ("out", EN), ("up", EN), ("about", EN),
     ("been", EN), ("if", EN), ("or", EN), ("new", EN), ("still", EN), ("again", EN), ("never", EN),
     ("anyone", EN), ("does", EN), ("when", EN), ("an", EN), ("who", EN), ("any", EN), ("its", EN),
+    ("me", EN | ES | IT), ("do", EN | PT), ("come", EN | IT), ("something", EN), ("time", EN),
+    ("haha", EN), ("lol", EN), ("rt", EN), ("oh", EN), ("yes", EN), ("cool", EN), ("day", EN),
+    ("now", EN), ("today", EN), ("like", EN), ("one", EN), ("go", EN), ("going", EN), ("see", EN),
+    ("there", EN), ("here", EN), ("off", EN), ("back", EN), ("really", EN), ("by", EN), ("as", EN),
     // French
     ("le", FR), ("la", FR | ES | IT), ("les", FR), ("des", FR), ("du", FR), ("est", FR),
     ("et", FR), ("je", FR | NL), ("pas", FR), ("une", FR), ("ce", FR), ("cette", FR), ("mon", FR),
@@ -126,22 +130,36 @@ const WORDS: &[(&str, u8)] = &[
     ("gibt", DE), ("aber", DE), ("einfach", DE), ("noch", DE), ("nur", DE), ("kein", DE),
     ("keine", DE), ("mir", DE), ("mich", DE), ("bin", DE), ("sind", DE), ("es", DE | ES),
     ("seit", DE), ("jemand", DE), ("immer", DE), ("warum", DE), ("das", DE | PT), ("hier", DE | NL),
+    ("im", DE), ("am", DE | EN), ("um", DE | PT), ("gut", DE), ("ja", DE | NL), ("nein", DE),
+    ("sie", DE), ("er", DE | NL), ("wir", DE), ("ihr", DE), ("oder", DE), ("wenn", DE),
+    ("dass", DE), ("als", DE | NL), ("bei", DE), ("nach", DE), ("aus", DE), ("man", DE | EN),
+    ("vom", DE), ("zum", DE), ("zur", DE), ("habe", DE), ("haben", DE), ("wird", DE),
+    ("werden", DE), ("kann", DE), ("toll", DE), ("leider", DE), ("jetzt", DE), ("viel", DE),
     // Spanish
     ("el", ES), ("los", ES), ("las", ES), ("y", ES), ("muy", ES), ("mi", ES | IT), ("por", ES | PT),
     ("del", ES | IT), ("pero", ES), ("gracias", ES), ("qué", ES), ("lo", ES | IT), ("al", ES),
     ("su", ES), ("este", ES | PT), ("esta", ES | PT), ("estoy", ES), ("tengo", ES), ("hace", ES),
     ("cuando", ES), ("como", ES | PT | IT), ("ya", ES), ("sin", ES), ("hay", ES), ("nunca", ES | PT),
-    ("porque", ES | PT), ("alguien", ES), ("me", ES | IT), ("se", ES | PT | IT | FR),
+    ("porque", ES | PT), ("alguien", ES), ("se", ES | PT | IT | FR), ("una", ES | IT),
+    ("con", ES | IT), ("le", FR | IT), ("in", EN | DE | IT | NL),
     // Italian
     ("che", IT), ("non", IT | FR), ("per", IT), ("sono", IT), ("mio", IT), ("molto", IT),
     ("della", IT), ("grazie", IT), ("questo", IT), ("questa", IT), ("gli", IT), ("perché", IT),
     ("è", IT), ("anche", IT), ("ho", IT), ("ha", IT), ("hanno", IT), ("sempre", IT), ("ancora", IT),
-    ("niente", IT), ("tutto", IT), ("cosa", IT), ("di", IT), ("un'", IT),
+    ("niente", IT), ("tutto", IT), ("cosa", IT), ("di", IT), ("un'", IT), ("dei", IT),
+    ("delle", IT), ("nel", IT), ("nella", IT), ("alla", IT), ("sul", IT), ("più", IT), ("degli", IT),
+    ("dalla", IT), ("anni", IT), ("essere", IT), ("stato", IT), ("viene", IT), ("suo", IT), ("sua", IT | PT),
+    ("mi", IT | ES), ("ti", IT), ("ci", IT), ("si", IT | ES), ("sì", IT), ("bello", IT), ("bene", IT),
+    ("grande", IT | ES | PT), ("tra", IT), ("ogni", IT), ("dopo", IT), ("poi", IT), ("oggi", IT),
+    ("nei", IT), ("negli", IT), ("sulla", IT), ("questi", IT), ("quella", IT), ("quello", IT),
     // Dutch
     ("het", NL), ("een", NL), ("niet", NL), ("ik", NL), ("van", NL | DE), ("zijn", NL), ("voor", NL),
     ("met", NL), ("heel", NL), ("bedankt", NL), ("ook", NL), ("dit", NL), ("wel", NL), ("maar", NL),
     ("nog", NL), ("geen", NL), ("mijn", NL), ("naar", NL), ("bij", NL), ("wat", NL), ("hoe", NL),
-    ("waarom", NL),
+    ("waarom", NL), ("op", NL), ("te", NL | FR | PT | ES | IT), ("zo", NL), ("hij", NL), ("ze", NL),
+    ("om", NL), ("aan", NL), ("uit", NL), ("ben", NL), ("heb", NL), ("nu", NL), ("goed", NL),
+    ("leuk", NL), ("mooi", NL), ("echt", NL), ("erg", NL), ("veel", NL), ("dan", NL), ("door", NL),
+    ("zou", NL), ("wordt", NL), ("kan", NL | DE), ("deze", NL), ("hem", NL), ("haar", NL),
 ];
 
 /// Letters (lower case) that only some Latin-script languages use; each occurrence is a vote.
@@ -295,7 +313,13 @@ fn vote_words(token: &str, votes: &mut [u16; LATIN.len()]) {
                 buf[len] = b'\'';
                 len += 1;
             }
-            if let Some(&langs) = std::str::from_utf8(&buf[..len]).ok().and_then(|w| WORD_TABLE.get(w)) {
+            let found = std::str::from_utf8(&buf[..len]).ok().and_then(|w| WORD_TABLE.get(w));
+            // "you're", "don't": the word without the apostrophe.
+            let found = found.or_else(|| {
+                let bare = if elided { std::str::from_utf8(&buf[..len - 1]).ok()? } else { return None };
+                WORD_TABLE.get(bare)
+            });
+            if let Some(&langs) = found {
                 add_votes(votes, langs);
             }
         }
@@ -303,10 +327,13 @@ fn vote_words(token: &str, votes: &mut [u16; LATIN.len()]) {
     }
 }
 
+/// Adds one vote shared by the languages of `langs`: 60 points split among them, so a word
+/// of one language weighs as much as two words each shared by two.
 fn add_votes(votes: &mut [u16; LATIN.len()], langs: u8) {
+    let share = 60 / langs.count_ones().max(1) as u16;
     for (i, v) in votes.iter_mut().enumerate() {
         if langs & (1 << i) != 0 {
-            *v = v.saturating_add(1);
+            *v = v.saturating_add(share);
         }
     }
 }
@@ -324,9 +351,11 @@ fn add_votes(votes: &mut [u16; LATIN.len()], langs: u8) {
 /// 3. Latin script: a vote of frequent function words and distinctive letters for English,
 ///    French, Portuguese, German, Spanish, Italian and Dutch. A clear winner is the answer.
 /// 4. Unsure (no vote, or a tie): a text whose letters are all ASCII — short social texts,
-///    emoji, emoticons, digits — is taken to be English, `Some("en")`, as VADER scores emoji
-///    and slang; any other text goes to the `whichlang` classifier (16 languages), or, on a
-///    tie, to the tied language `whichlang` ranks first among them.
+///    slang, emoji, emoticons, digits — is taken to be English when English has no fewer votes
+///    than any language, as VADER scores emoji and slang (whichlang guesses such texts at
+///    random). Otherwise the `whichlang` classifier (16 languages, a few µs) decides among the
+///    tied languages (its own answer when there was no vote; the first tied language when it
+///    names another).
 pub fn detect(text: &str) -> Option<&'static str> {
     let mut scripts = Scripts::default();
     let mut votes = [0u16; LATIN.len()];
@@ -363,14 +392,17 @@ pub fn detect(text: &str) -> Option<&'static str> {
         return votes.iter().position(|&v| v == best).map(|i| LATIN[i]);
     }
     if ascii && (best == 0 || votes[0] == best) {
+        // Short social text, emoji, emoticons, slang ("lol ok"): English, which VADER scores.
         return Some("en");
     }
     let cleaned: String = text.split_whitespace().filter(|t| !is_handle_or_link(t)).collect::<Vec<_>>().join(" ");
     let guess = lookup(ISO_639_3, whichlang::detect_language(&cleaned).three_letter_code());
-    match guess {
-        Some(g) if best == 0 => Some(g),
-        Some(g) if LATIN.iter().position(|&l| l == g).is_some_and(|i| votes[i] == best) => Some(g),
-        // A tie whichlang does not settle: the first tied language in LATIN order.
+    let latin = |g: &str| LATIN.iter().position(|&l| l == g);
+    match guess.and_then(|g| Some((g, latin(g)?))) {
+        Some((g, _)) if best == 0 => Some(g),
+        Some((g, i)) if votes[i] == best => Some(g),
+        // whichlang names a language outside the vote, or one the tie does not hold.
+        _ if best == 0 => guess,
         _ => votes.iter().position(|&v| v == best).map(|i| LATIN[i]),
     }
 }
