@@ -1,1 +1,3 @@
 //! brandpulse benchmark helpers.
+
+pub mod snownlp;

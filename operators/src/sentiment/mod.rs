@@ -4,6 +4,7 @@ pub mod european;
 pub mod lang;
 pub mod lexicon;
 pub mod vader;
+pub mod zh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
