@@ -30,3 +30,4 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     }
     rows
 }
+pub mod snownlp;

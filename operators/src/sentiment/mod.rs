@@ -1,9 +1,11 @@
 //! Sentiment scoring: VADER for English, word-valence lexicons for other languages, language detection.
 
+pub mod ar;
 pub mod european;
 pub mod lang;
 pub mod lexicon;
 pub mod vader;
+pub mod zh;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,14 +14,18 @@ pub use lexicon::{Lexicon, LexiconError};
 pub use vader::Vader;
 
 /// The languages scored out of the box (SPEC §4), by ISO 639-1 code: English, French,
-/// Portuguese and German on the VADER method.
-pub const BUILTIN: [&str; 4] = ["en", "fr", "pt", "de"];
+/// Portuguese and German on the VADER method, Chinese ([`zh`]) and Arabic ([`ar`]).
+pub const BUILTIN: [&str; 6] = ["en", "fr", "pt", "de", "zh", "ar"];
 
 /// How one language is scored.
 #[derive(Clone, Debug)]
 enum Method {
     /// The VADER method on that language's data ([`Vader`], [`european`]).
     Vader(Vader),
+    /// Chinese: segmentation and its lexicon ([`zh::compound`]).
+    Chinese,
+    /// Arabic: normalisation and its lexicon ([`ar::compound`]).
+    Arabic,
     /// A user's lexicon file ([`Lexicon::score`]).
     Lexicon(Arc<Lexicon>),
 }
@@ -28,6 +34,8 @@ impl Method {
     fn builtin(code: &str) -> Option<Method> {
         match code {
             "en" => Some(Method::Vader(Vader::new())),
+            "zh" => Some(Method::Chinese),
+            "ar" => Some(Method::Arabic),
             _ => european::scorer(code).map(|v| Method::Vader(*v)),
         }
     }
@@ -35,6 +43,8 @@ impl Method {
     fn score(&self, text: &str) -> f64 {
         match self {
             Method::Vader(v) => v.compound(text),
+            Method::Chinese => zh::compound(text),
+            Method::Arabic => ar::compound(text),
             Method::Lexicon(l) => l.score(text),
         }
     }

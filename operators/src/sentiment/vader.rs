@@ -972,7 +972,7 @@ fn score_valence(sentiments: &[f64], text: &str) -> Scores {
 
 /// Python's `round(x, digits)` for `digits` in 0..=4 and |x| small: the double nearest to the
 /// decimal with `digits` places that is nearest to the exact value of `x`, ties to even.
-fn py_round(x: f64, digits: i32) -> f64 {
+pub(crate) fn py_round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     let y = x * scale;
     let mut r = y.round_ties_even();

@@ -118,7 +118,10 @@ fn the_demo_scores_its_multilingual_stream() {
         assert!(n > 500, "{lang}: {n} mentions");
         assert_eq!(scored, n, "{lang}: every mention scored\n{log}");
     }
+    // Spanish (no scorer) is scored only upstream. Of Spanish mentions, 60 % carry `lang` and half
+    // of those an upstream score (0.3 scored, 0.3 not); of the 40 % without `lang`, the half scored
+    // upstream count as "upstream" and the other half is detected and unscored (0.2): 0.3 / 0.8.
     let (n, scored) = rows["es"];
     let share = scored as f64 / n as f64;
-    assert!((0.4..0.6).contains(&share), "Spanish scored only upstream (half): {share}");
+    assert!((0.3..0.45).contains(&share), "Spanish scored share {share}, expected about 0.375");
 }
