@@ -18,8 +18,9 @@ fn golden_input() -> PathBuf {
 }
 
 /// Runs the binary to completion (panics with its output on failure); returns stderr.
+/// The golden scenario's expectations score English only (tests/golden/english_only.toml).
 fn run_ok(args: &[&str]) -> String {
-    Launch::new(args).run_ok(TIMEOUT).stderr
+    Launch::new(args).env(ENGLISH_ONLY.0, ENGLISH_ONLY.1).run_ok(TIMEOUT).stderr
 }
 
 fn migrate(config: &Path) -> String {
@@ -444,7 +445,7 @@ fn spawn_replay(cfg: &Path, input: &Path, out: &Path, extra: &[&str]) -> Job {
     let (cfg, input, out) = (cfg.display().to_string(), input.display().to_string(), out.display().to_string());
     let mut args = vec!["--config", &cfg, "replay", "--input", &input, "--out", &out, "--quiet"];
     args.extend_from_slice(extra);
-    Launch::new(args).spawn()
+    Launch::new(args).env(ENGLISH_ONLY.0, ENGLISH_ONLY.1).spawn()
 }
 
 fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
@@ -602,7 +603,9 @@ fn current_clickhouse_via_chdb_runs_ddl_views_and_guide_queries() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let input = golden_input();
-    run_replay(&input, &out, &["--epoch-seconds", "60", "-w", "2", "--quiet"]);
+    let english_only = tests_dir().join("golden").join("english_only.toml");
+    let english_only = english_only.to_str().expect("UTF-8 path");
+    run_replay(&input, &out, &["--config", english_only, "--epoch-seconds", "60", "-w", "2", "--quiet"]);
     let results = dir.path().join("results");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("tests/clickhouse_chdb.py");

@@ -32,6 +32,10 @@ pub type Row = Map<String, Value>;
 pub const REPLAY_TIMEOUT: Duration = super::launch::TIMEOUT;
 
 /// Bytes kept of a dead-letter record's raw line.
+/// The environment setting of `tests/golden/english_only.toml`: English alone scored, as the golden
+/// scenario's hand-computed expectations assume (SPEC §4 as first written).
+pub const ENGLISH_ONLY: (&str, &str) = ("BRANDPULSE_SENTIMENT__LANGUAGES", "[\"en\"]");
+
 pub const RAW_LIMIT: usize = 64 * 1024;
 
 /// Absolute path of a file under `pipeline/tests/`.
