@@ -160,8 +160,6 @@ impl Broker {
 /// Environment for the binary: broker, state and output directories, fast checkpoints.
 pub fn job_env(broker: &Broker, state: &Path, out: &Path) -> Vec<(String, String)> {
     vec![
-        // The golden scenario's expectations score English only (tests/golden/english_only.toml).
-        (super::common::ENGLISH_ONLY.0.into(), super::common::ENGLISH_ONLY.1.into()),
         ("BRANDPULSE_KAFKA__BROKERS".into(), broker.address.clone()),
         ("BRANDPULSE_RUN__STATE_DIR".into(), state.display().to_string()),
         ("BRANDPULSE_RUN__PARQUET_DIR".into(), out.display().to_string()),
