@@ -180,14 +180,15 @@
   const barPaths = () => uPlot.paths.bars({ size: [0.7, 28], align: 0 });
 
   /** The time axis in UTC, 24-hour clock; with the date when the range spans more than a day. */
-  const timeAxis = {
+  // (New objects for every chart: uPlot keeps state in its option objects.)
+  const timeAxis = () => ({
     values: (u, splits) => {
       const long = u.scales.x.max - u.scales.x.min > 86400;
       return splits.map((s) => (long ? fmtTime(s * 1000).slice(5, 16) : fmtClock(s * 1000)));
     },
-  };
+  });
   /** Series names only (no live values): the legend stays one short line. */
-  const legend = { live: false };
+  const legend = () => ({ live: false });
 
   function volumeOpts(step) {
     return {
@@ -197,8 +198,8 @@
         { label: 'mentions', stroke: COLOR.mentions, fill: `${COLOR.mentions}99`, paths: barPaths(), points: { show: false } },
         { label: 'negative', stroke: COLOR.negative, fill: `${COLOR.negative}cc`, paths: barPaths(), points: { show: false } },
       ],
-      axes: [timeAxis, { size: 44 }],
-      legend,
+      axes: [timeAxis(), { size: 44 }],
+      legend: legend(),
     };
   }
 
@@ -209,8 +210,8 @@
         {},
         { label: 'average sentiment', stroke: COLOR.sentiment, width: 2, spanGaps: true, points: { show: true, size: 6, fill: COLOR.sentiment } },
       ],
-      axes: [timeAxis, { size: 44 }],
-      legend,
+      axes: [timeAxis(), { size: 44 }],
+      legend: legend(),
     };
   }
 
@@ -228,9 +229,9 @@
         { label: 'negative share (10 min)', scale: 'share', stroke: COLOR.negShare, width: 2, spanGaps: true, points: { show: true, size: 4, fill: COLOR.negShare } },
         { label: 'risky share (10 min)', scale: 'share', stroke: COLOR.riskShare, width: 2, dash: [6, 3], spanGaps: true, points: { show: true, size: 4, fill: COLOR.riskShare } },
       ],
-      legend,
+      legend: legend(),
       axes: [
-        timeAxis,
+        timeAxis(),
         { scale: 'n', size: 36 },
         { scale: 'share', side: 1, size: 44, grid: { show: false }, values: (u, vals) => vals.map((v) => `${Math.round(v * 100)}%`) },
       ],
