@@ -2,8 +2,9 @@
 # Installs, on a fresh Debian machine, everything the tests need besides Rust itself: the build
 # dependencies of rdkafka's bundled librdkafka, cargo-nextest when missing, Debian's
 # clickhouse-server (the tests start their own on free ports with a temp data dir), chdb (current
-# ClickHouse in process, for the DDL/views check) and the tansu Kafka broker. Idempotent: what is
-# there is left alone. Prints TANSU_BIN=<path> on its last line.
+# ClickHouse in process, for the DDL/views check), the tansu Kafka broker, and Debian's chromium
+# with playwright-core for the dashboard's browser test (scripts/setup-e2e.sh). Idempotent: what
+# is there is left alone. Prints TANSU_BIN=<path> on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +42,7 @@ if ! python3 -c "import chdb" >/dev/null 2>&1; then
   echo "setup: installing chdb (pip)" >&2
   python3 -m pip install -q --disable-pip-version-check chdb >&2
 fi
+# Headless Chromium and playwright-core for the dashboard test (it::dashboard).
+bash scripts/setup-e2e.sh >&2
 # The Kafka-protocol test broker (tansu); the tests start their own on free ports.
 echo "TANSU_BIN=$(bash scripts/setup-kafka.sh)"

@@ -66,6 +66,7 @@ pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<SocketAddr> 
     let app = App { actions: actions.clone(), token };
     let router = Router::new()
         .route("/", get(dashboard))
+        .route("/assets/{file}", get(asset))
         .route("/api/brands", get(brands))
         .route("/api/alerts", get(alerts))
         .route("/api/actions", get(list_actions))
@@ -237,30 +238,42 @@ async fn resume(State(app): State<App>, Path(brand_id): Path<String>, headers: H
     }
 }
 
-async fn dashboard() -> Html<&'static str> {
-    Html(DASHBOARD)
+/// The dashboard page (`assets/index.html`, embedded). Its policy lets it load nothing but this
+/// server's own assets and API, so no CDN or other network is ever reached.
+async fn dashboard() -> Response {
+    const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+                       form-action 'none'; frame-ancestors 'none'";
+    (
+        [(header::CONTENT_SECURITY_POLICY, CSP), (header::CACHE_CONTROL, "no-cache")],
+        Html(include_str!("assets/index.html")),
+    )
+        .into_response()
 }
 
-const DASHBOARD: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>brandpulse</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.paused{color:#b00;font-weight:bold}</style></head>
-<body><h1>brandpulse</h1>
-<h2>Brands</h2><table id="brands"><tr><th>brand</th><th>publishing</th><th>paused since</th><th>crises</th><th>history</th></tr></table>
-<h2>Alerts</h2><table id="alerts"><tr><th>alert</th><th>brand</th><th>ad</th><th>opened</th><th>comments</th><th>neg share</th><th>risk share</th><th>action</th><th>status</th><th>attempts</th><th>latency ms</th></tr></table>
-<p><a href="/metrics">metrics</a> · <a href="/api/brands">/api/brands</a> · <a href="/api/alerts">/api/alerts</a> · <a href="/api/actions">/api/actions</a></p>
-<script>
-const t=ms=>ms==null?'':new Date(ms).toISOString();
-function row(tb,cells,cls){const tr=document.createElement('tr');for(const c of cells){const td=document.createElement('td');td.textContent=c;tr.appendChild(td)}if(cls)tr.className=cls;tb.appendChild(tr)}
-async function load(){
- const b=await (await fetch('/api/brands')).json();const tb=document.getElementById('brands');tb.querySelectorAll('tr+tr').forEach(r=>r.remove());
- for(const x of b)row(tb,[x.brand_id,x.publishing_paused?'PAUSED':'live',t(x.paused_since),x.crises,x.history.map(h=>h.action+' ('+h.trigger+') '+t(h.at)).join('; ')],x.publishing_paused?'paused':'');
- const a=await (await fetch('/api/alerts')).json();const ta=document.getElementById('alerts');ta.querySelectorAll('tr+tr').forEach(r=>r.remove());
- for(const x of a)row(ta,[x.alert_id,x.brand_id,x.ad_id,t(x.opened_at),x.comments,x.neg_share.toFixed(3),x.risk_share.toFixed(3),x.action||'',x.action_status,x.attempts,x.action_latency_ms??'']);
+/// The dashboard's files (`assets/`, embedded in the binary; third-party ones in `assets/NOTICE`),
+/// served at `GET /assets/{file}`: name, content type, content.
+const ASSETS: [(&str, &str, &str); 5] = [
+    ("app.js", "text/javascript; charset=utf-8", include_str!("assets/app.js")),
+    ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
+    ("uPlot.iife.min.js", "text/javascript; charset=utf-8", include_str!("assets/uPlot.iife.min.js")),
+    ("uPlot.min.css", "text/css; charset=utf-8", include_str!("assets/uPlot.min.css")),
+    ("uPlot.LICENSE", "text/plain; charset=utf-8", include_str!("assets/uPlot.LICENSE")),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, ..)| *name == file) {
+        Some(&(_, content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
-load();setInterval(load,2000);
-</script></body></html>
-"#;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod clickhouse;
 mod config;
+mod dashboard;
 mod event_time;
 mod golden;
 mod http;
