@@ -8,6 +8,7 @@ mod generate;
 mod http;
 mod ids;
 mod job;
+mod live;
 mod metrics;
 mod produce;
 mod run;

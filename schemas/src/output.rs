@@ -122,7 +122,7 @@ fn ts_type() -> DataType {
 macro_rules! table {
     ($(#[$m:meta])* $name:ident = $table:literal, date: $date:expr, { $( $(#[$fm:meta])* $field:ident : $kind:ident ),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, PartialOrd, Serialize, serde::Deserialize)]
         pub struct $name { $( $(#[$fm])* pub $field: col_ty!($kind), )* }
         impl TableRow for $name {
             const TABLE: &'static str = $table;

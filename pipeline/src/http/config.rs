@@ -22,6 +22,9 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     /// Connections served at once; further ones wait in the listen backlog until one closes.
     pub max_connections: u64,
+    /// Minutes of event time the dashboard's live state keeps behind the newest window
+    /// (docs/dashboard-api.md); older windows and cases leave memory.
+    pub retention_minutes: u64,
 }
 
 impl Default for HttpConfig {
@@ -32,6 +35,7 @@ impl Default for HttpConfig {
             header_read_timeout_seconds: 10,
             request_timeout_seconds: 30,
             max_connections: 256,
+            retention_minutes: 1440,
         }
     }
 }
@@ -46,6 +50,7 @@ impl HttpConfig {
         check_range("http.header_read_timeout_seconds", self.header_read_timeout_seconds, 1, 3_600)?;
         check_range("http.request_timeout_seconds", self.request_timeout_seconds, 1, 3_600)?;
         check_range("http.max_connections", self.max_connections, 1, 65_536)?;
+        check_range("http.retention_minutes", self.retention_minutes, 1, 525_600)?;
         Ok(())
     }
 }
