@@ -1,6 +1,7 @@
 //! Runs the brandpulse dataflow on timely workers over file partitions, writing Parquet.
 
 use crate::config::Config;
+use crate::live::{Kept, Live};
 use crate::sinks::clickhouse::format::version;
 use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
 use crate::sinks::parquet::ParquetTable;
@@ -51,6 +52,13 @@ pub struct ReplayJob {
     /// `(e - e0) * epoch width / speed` after the first data epoch `e0`, by every worker, as a
     /// live feed arrives (latency benchmarks).
     pub speed: Option<f64>,
+    /// The dashboard's live state (`--serve`, `demo`): every row sent to the sinks, live
+    /// changes included, is also kept there.
+    pub live: Option<Arc<Live>>,
+    /// Read as a live feed (`demo --follow`): an epoch is read once the wall clock has passed
+    /// its end, until [`STOP_SERVING`] is set (then reading stops and the final rows are
+    /// written).
+    pub follow: bool,
 }
 
 /// Ends a `--serve` replay (SIGINT/SIGTERM).
@@ -65,13 +73,19 @@ struct Tables {
     dead: ParquetTable<DeadLetterRow>,
     /// This worker's ClickHouse buffers, when a ClickHouse sink is configured.
     ch: Option<Buffers>,
+    /// The dashboard's live state, when served.
+    live: Option<Arc<Live>>,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
 
 impl Tables {
-    /// Hands rows to the ClickHouse buffers (when configured); blocks while the queue is full.
-    fn ch_push<T: schemas::TableRow>(&mut self, rows: &[T], version: u64) {
+    /// Hands rows to the dashboard's live state and the ClickHouse buffers (when configured);
+    /// blocks while ClickHouse's queue is full.
+    fn send_rows<T: schemas::TableRow + Kept>(&mut self, rows: &[T], version: u64) {
+        if let Some(live) = &self.live {
+            live.keep(rows, version);
+        }
         if let Some(ch) = self.ch.as_mut() {
             if let Err(e) = ch.push(rows, version) {
                 self.error.get_or_insert(e);
@@ -110,6 +124,21 @@ fn dead_letter(
     }
 }
 
+/// Steps the dataflow until the wall clock reaches `until_ms`; false when a stop signal came
+/// first ([`STOP_SERVING`]).
+fn wait_for_wall_clock(worker: &mut timely::worker::Worker, until_ms: i64) -> bool {
+    loop {
+        if STOP_SERVING.load(Ordering::SeqCst) {
+            return false;
+        }
+        let left = until_ms.saturating_sub(now_ms());
+        if left <= 0 {
+            return true;
+        }
+        worker.step_or_park(Some(std::time::Duration::from_millis(left.min(200) as u64)));
+    }
+}
+
 /// Runs a replay to completion and returns the merged summary.
 ///
 /// # Errors
@@ -119,7 +148,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     if files.is_empty() {
         anyhow::bail!("no input files in {}: expected some of brands.ndjson, ads.ndjson, mentions.ndjson, ad_comments.ndjson, care_events.ndjson (optionally .gz)", job.input.display());
     }
-    let params = job.config.params()?;
+    let mut params = job.config.params()?;
+    // The dashboard shows windows as they fill, not only once final.
+    params.live |= job.live.is_some();
     crate::metrics::set_scorer(&params.scorer);
     let scorer = params.scorer.clone();
     // Refused before anything is read when `out` holds rows (SPEC §9), unless replacing.
@@ -151,6 +182,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     };
     let ch_workers = ch_sink.clone();
     let actions = job.actions.clone();
+    let live = job.live.clone();
     let serve = job.serve;
     let rate = job.rate.filter(|r| *r > 0.0);
     // Paced reading: records read by all workers, against one clock, so the total rate is
@@ -158,6 +190,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let paced_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = std::time::Instant::now();
     let speed = job.speed.filter(|s| *s > 0.0);
+    let follow = job.follow;
     // `--speed`: the wall clock and the first data epoch every worker paces against.
     let paced_origin: Arc<std::sync::OnceLock<(std::time::Instant, Epoch)>> = Arc::default();
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
@@ -171,6 +204,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             status: ParquetTable::new(&out, index),
             dead: ParquetTable::new(&out, index),
             ch: ch_workers.as_ref().map(|s| s.buffers()),
+            live: live.clone(),
             summary: Summary::default(),
             error: None,
         }));
@@ -196,18 +230,18 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             }
             sink!(outs.brand_minutes, "ParquetBrandMinutes", |t, rows, epoch| {
                 t.summary.add_brand_minutes(&rows);
-                t.ch_push(&rows, version(epoch, true));
+                t.send_rows(&rows, version(epoch, true));
                 let r = t.brand.push(rows);
                 t.check(r)
             });
             sink!(outs.ad_minutes, "ParquetAdMinutes", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, true));
+                t.send_rows(&rows, version(epoch, true));
                 let r = t.ad.push(rows);
                 t.check(r)
             });
             sink!(outs.care_cases, "ParquetCareCases", |t, rows, epoch| {
                 t.summary.add_cases(&rows);
-                t.ch_push(&rows, version(epoch, true));
+                t.send_rows(&rows, version(epoch, true));
                 let r = t.cases.push(rows);
                 t.check(r)
             });
@@ -225,7 +259,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                             }
                         }
                         let t = &mut *tables.borrow_mut();
-                        t.ch_push(data, version(epoch, false));
+                        t.send_rows(data, version(epoch, false));
                         t.summary.alerts_opened += data.len() as u64;
                     });
                 });
@@ -252,12 +286,12 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                     }
                 }
                 t.summary.add_alerts(&rows);
-                t.ch_push(&rows, version(epoch, true));
+                t.send_rows(&rows, version(epoch, true));
                 let r = t.alerts.push(rows);
                 t.check(r)
             });
             sink!(outs.brand_status, "ParquetBrandStatus", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, true));
+                t.send_rows(&rows, version(epoch, true));
                 let r = t.status.push(rows);
                 t.check(r)
             });
@@ -271,23 +305,23 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                         dead_letter(spec, r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw)
                     })
                     .collect();
-                t.ch_push(&rows, version(0, true));
+                t.send_rows(&rows, version(0, true));
                 let r = t.dead.push(rows);
                 t.check(r)
             });
-            // Live changes (only when the ClickHouse sink asks for them): current values that a
-            // later live value or the final row replaces.
+            // Live changes (only when the ClickHouse sink or the dashboard asks for them):
+            // current values that a later live value or the final row replaces.
             sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, false))
+                t.send_rows(&rows, version(epoch, false))
             });
             sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, false))
+                t.send_rows(&rows, version(epoch, false))
             });
             sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, false))
+                t.send_rows(&rows, version(epoch, false))
             });
             sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, rows, epoch| {
-                t.ch_push(&rows, version(epoch, false))
+                t.send_rows(&rows, version(epoch, false))
             });
             sink!(outs.duplicates, "Duplicates", |t, rows, _epoch| {
                 t.summary.duplicates += rows.len() as u64;
@@ -311,7 +345,8 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
         let mut current: Epoch = 0;
         let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
         let mut facts_read = 0u64;
-        let mut last_report: WatermarkReport;
+        let mut last_report =
+            WatermarkReport { worker: index, active_min: None, any_active: false, max_ts: None, checkpoint: false };
         loop {
             if let (Some(sp), true) = (speed, current > 0) {
                 let (t0, e0) = *paced_origin.get_or_init(|| (std::time::Instant::now(), current));
@@ -323,6 +358,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                     }
                     worker.step_or_park(Some(left));
                 }
+            }
+            if follow && !wait_for_wall_clock(worker, (current as i64 + 1).saturating_mul(epoch_ms)) {
+                break;
             }
             if let Some(x) = &actions {
                 x.note_read(current, now_ms());
@@ -390,6 +428,9 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                                 }
                                 Event::Ad(a) => {
                                     let mut t = tables.borrow_mut();
+                                    if let Some(l) = &t.live {
+                                        l.ad(&a.ad_id, a.info.as_ref().map(|i| (i.brand_id.as_str(), i.spend_per_hour)));
+                                    }
                                     if let Some(ch) = t.ch.as_mut() {
                                         // Latest wins in position order within the ad's partition.
                                         let r = ch.push_ad(&a, line.line);
@@ -421,7 +462,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
                 for d in &dead {
                     t.summary.count_dead(&d.reason);
                 }
-                t.ch_push(&dead, version(0, true));
+                t.send_rows(&dead, version(0, true));
                 if let Some(ch) = t.ch.as_mut() {
                     let r = ch.flush_aged();
                     t.check(r);

@@ -3,15 +3,17 @@
 //! live changes, then the final row, which replaces them), and the ads' spend, kept for
 //! `http.retention_minutes` of event time behind the newest window seen.
 //!
-//! Process-wide: enabled once by the job that serves HTTP ([`enable`]); the sinks upsert rows
-//! ([`store`]); the endpoints read figures computed on request. Figures follow the SQL views of
+//! One [`Live`] per serving job, shared (`Arc`) by the job's sinks, which upsert rows, and the
+//! HTTP API, whose endpoints compute their figures on request. Each row is kept with its
+//! version (the ClickHouse sink's: epoch, then final over live), so a live value never
+//! replaces a newer one or the final row, whichever sink operator runs first. Figures follow the SQL views of
 //! `deploy/clickhouse/migrations/0001_tables_and_views.sql` (hourly roll-ups, nearest-rank FRT
 //! percentiles, `crisis_pauses_daily`, `value_realization_daily`), so the page and ClickHouse agree.
 
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
@@ -26,28 +28,63 @@ pub struct Live {
     state: Mutex<State>,
 }
 
+/// A row and its version.
+type Versioned<R> = (u64, R);
+
+/// Keeps `row` under `key` unless a newer version is there.
+fn upsert<K: Ord, R>(map: &mut BTreeMap<K, Versioned<R>>, key: K, version: u64, row: R) {
+    match map.get(&key) {
+        Some((v, _)) if *v > version => {}
+        _ => {
+            map.insert(key, (version, row));
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
-    brand: BTreeMap<(String, i64), BrandMinuteRow>,
-    ad: BTreeMap<(String, i64), AdMinuteRow>,
-    cases: HashMap<String, CareCaseRow>,
-    status: BTreeMap<String, BrandStatusRow>,
+    brand: BTreeMap<(String, i64), Versioned<BrandMinuteRow>>,
+    ad: BTreeMap<(String, i64), Versioned<AdMinuteRow>>,
+    cases: BTreeMap<String, Versioned<CareCaseRow>>,
+    status: BTreeMap<String, Versioned<BrandStatusRow>>,
     /// ad_id → (brand_id, spend_per_hour), the current ads dimension.
     ads: HashMap<String, (String, f64)>,
+    /// Resume key → the brand's watermark when it was resumed through the API (event time).
+    resumed: HashMap<String, i64>,
     newest: i64,
 }
 
-static STORE: OnceLock<Live> = OnceLock::new();
 
-/// Turns the live state on (once per process) with `retention_minutes` of event time.
-pub fn enable(retention_minutes: u64) -> &'static Live {
-    STORE.get_or_init(|| Live { retention_ms: retention_minutes as i64 * MINUTE, state: Mutex::default() })
+/// An output row the live state keeps (or not): the drivers hand every row they send to the
+/// sinks to [`Live::keep`].
+pub trait Kept: Sized {
+    /// Keeps `rows` of `version` in `live` (nothing for rows the dashboard does not read).
+    fn keep(_live: &Live, _rows: &[Self], _version: u64) {}
 }
 
-/// The live state, when a serving job enabled it.
-pub fn store() -> Option<&'static Live> {
-    STORE.get()
+impl Kept for BrandMinuteRow {
+    fn keep(live: &Live, rows: &[Self], version: u64) {
+        live.brand_minutes(rows, version);
+    }
 }
+impl Kept for AdMinuteRow {
+    fn keep(live: &Live, rows: &[Self], version: u64) {
+        live.ad_minutes(rows, version);
+    }
+}
+impl Kept for CareCaseRow {
+    fn keep(live: &Live, rows: &[Self], version: u64) {
+        live.cases(rows, version);
+    }
+}
+impl Kept for BrandStatusRow {
+    fn keep(live: &Live, rows: &[Self], version: u64) {
+        live.status(rows, version);
+    }
+}
+/// Alerts come from the kill switch's own record (`Actions::alerts`), with their action outcome.
+impl Kept for AlertRow {}
+impl Kept for schemas::DeadLetterRow {}
 
 /// Nearest-rank percentile (SPEC §5): the ceil(p·n)-th smallest.
 fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
@@ -121,6 +158,8 @@ pub struct Overview {
     pub active_crises: u64,
     pub publishing_paused: bool,
     pub paused_since: Option<i64>,
+    /// The alert that paused the brand (the API overlays the kill switch's own state).
+    pub paused_by: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
@@ -164,44 +203,56 @@ pub struct ValueDay {
 }
 
 impl Live {
+    /// An empty live state keeping `retention_minutes` of event time.
+    pub fn new(retention_minutes: u64) -> Arc<Live> {
+        let minutes = i64::try_from(retention_minutes).unwrap_or(i64::MAX);
+        Arc::new(Live { retention_ms: minutes.saturating_mul(MINUTE), state: Mutex::default() })
+    }
+
+    /// Keeps output rows of `version` (see [`Kept`]).
+    pub fn keep<R: Kept>(&self, rows: &[R], version: u64) {
+        R::keep(self, rows, version);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Upserts brand-minute rows (live values or final rows) and drops windows past retention.
-    pub fn brand_minutes(&self, rows: &[BrandMinuteRow]) {
+    /// Upserts brand-minute rows (live values or final rows, of `version`) and drops windows
+    /// past retention.
+    pub fn brand_minutes(&self, rows: &[BrandMinuteRow], version: u64) {
         let mut s = self.lock();
         for r in rows {
             s.newest = s.newest.max(r.window_start);
-            s.brand.insert((r.brand_id.clone(), r.window_start), r.clone());
+            upsert(&mut s.brand, (r.brand_id.clone(), r.window_start), version, r.clone());
         }
         self.evict(&mut s);
     }
 
     /// Upserts ad-minute rows.
-    pub fn ad_minutes(&self, rows: &[AdMinuteRow]) {
+    pub fn ad_minutes(&self, rows: &[AdMinuteRow], version: u64) {
         let mut s = self.lock();
         for r in rows {
             s.newest = s.newest.max(r.window_start);
-            s.ad.insert((r.ad_id.clone(), r.window_start), r.clone());
+            upsert(&mut s.ad, (r.ad_id.clone(), r.window_start), version, r.clone());
         }
         self.evict(&mut s);
     }
 
     /// Upserts case rows.
-    pub fn cases(&self, rows: &[CareCaseRow]) {
+    pub fn cases(&self, rows: &[CareCaseRow], version: u64) {
         let mut s = self.lock();
         for r in rows {
-            s.cases.insert(r.case_id.clone(), r.clone());
+            upsert(&mut s.cases, r.case_id.clone(), version, r.clone());
         }
         self.evict(&mut s);
     }
 
     /// Upserts brand status rows.
-    pub fn status(&self, rows: &[BrandStatusRow]) {
+    pub fn status(&self, rows: &[BrandStatusRow], version: u64) {
         let mut s = self.lock();
         for r in rows {
-            s.status.insert(r.brand_id.clone(), r.clone());
+            upsert(&mut s.status, r.brand_id.clone(), version, r.clone());
         }
     }
 
@@ -218,11 +269,30 @@ impl Live {
         }
     }
 
+    /// Notes that `brand` was resumed through the API (`key`): at its current watermark.
+    pub fn note_resume(&self, brand: &str, key: &str) {
+        let mut s = self.lock();
+        let at = s.status.get(brand).and_then(|(_, r)| r.watermark).unwrap_or(s.newest);
+        s.resumed.insert(key.to_owned(), at);
+    }
+
+    /// Where on the event-time axis a kill-switch action issued at wall time `issued_at`
+    /// belongs: an API resume at the brand's watermark then; anything else no later than the
+    /// brand's watermark now (a replay of the past is behind the wall clock).
+    pub fn event_time_of(&self, brand: &str, key: &str, issued_at: i64) -> i64 {
+        let s = self.lock();
+        if let Some(at) = s.resumed.get(key) {
+            return *at;
+        }
+        let watermark = s.status.get(brand).and_then(|(_, r)| r.watermark).unwrap_or(s.newest);
+        issued_at.min(watermark)
+    }
+
     fn evict(&self, s: &mut State) {
-        let horizon = s.newest - self.retention_ms;
+        let horizon = s.newest.saturating_sub(self.retention_ms);
         s.brand.retain(|&(_, w), _| w >= horizon);
         s.ad.retain(|&(_, w), _| w >= horizon);
-        s.cases.retain(|_, c| c.opened_at.or(c.first_response_at).or(c.resolved_at).is_none_or(|t| t >= horizon));
+        s.cases.retain(|_, (_, c)| c.opened_at.or(c.first_response_at).or(c.resolved_at).is_none_or(|t| t >= horizon));
     }
 
     /// A brand's series at minute or hour resolution between `from` and `to` (inclusive window starts).
@@ -231,7 +301,7 @@ impl Live {
         let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
         let mut points: BTreeMap<i64, Point> = BTreeMap::new();
         let range = (brand.to_owned(), from)..=(brand.to_owned(), to);
-        for ((_, w), r) in s.brand.range(range) {
+        for ((_, w), (_, r)) in s.brand.range(range) {
             let t = if hourly { w.div_euclid(HOUR) * HOUR } else { *w };
             let p = points.entry(t).or_insert_with(|| Point { t, ..Point::default() });
             p.add(r);
@@ -260,15 +330,15 @@ impl Live {
             .map(|b| {
                 let mut p = Point::default();
                 let mut span: Option<(i64, i64)> = None;
-                for ((_, w), r) in s.brand.range((b.clone(), i64::MIN)..=(b.clone(), i64::MAX)) {
+                for ((_, w), (_, r)) in s.brand.range((b.clone(), i64::MIN)..=(b.clone(), i64::MAX)) {
                     p.add(r);
                     span = Some(span.map_or((*w, *w), |(a, z)| (a.min(*w), z.max(*w))));
                 }
-                let mut frts: Vec<f64> =
-                    s.cases.values().filter(|c| c.brand_id == b).filter_map(|c| c.frt_seconds).collect();
+                let cases = || s.cases.values().map(|(_, c)| c).filter(|c| c.brand_id == b);
+                let mut frts: Vec<f64> = cases().filter(|c| c.opened_at.is_some()).filter_map(|c| c.frt_seconds).collect();
                 frts.sort_by(f64::total_cmp);
-                let open: Vec<&CareCaseRow> = s.cases.values().filter(|c| c.brand_id == b && c.resolved_at.is_none()).collect();
-                let st = s.status.get(&b);
+                let open: Vec<&CareCaseRow> = cases().filter(|c| c.resolved_at.is_none()).collect();
+                let st = s.status.get(&b).map(|(_, r)| r);
                 Overview {
                     mentions: p.mentions,
                     sentiment_avg: p.sentiment_avg,
@@ -284,6 +354,7 @@ impl Live {
                     active_crises: st.map_or(0, |s| s.active_crises),
                     publishing_paused: st.is_some_and(|s| s.publishing_paused),
                     paused_since: st.and_then(|s| s.paused_since),
+                    paused_by: None,
                     from: span.map(|x| x.0),
                     to: span.map(|x| x.1),
                     brand_id: b,
@@ -297,7 +368,7 @@ impl Live {
     pub fn crisis(&self, brand: &str) -> Vec<AdTimeline> {
         let s = self.lock();
         let mut by_ad: BTreeMap<&str, Vec<&AdMinuteRow>> = BTreeMap::new();
-        for ((ad, _), r) in &s.ad {
+        for ((ad, _), (_, r)) in &s.ad {
             if r.brand_id == brand {
                 by_ad.entry(ad.as_str()).or_default().push(r);
             }
@@ -309,9 +380,11 @@ impl Live {
                     .iter()
                     .map(|r| {
                         let lo = r.window_start - (CRISIS_BUCKETS - 1) * MINUTE;
-                        let (mut n, mut neg, mut risky) = (0u64, 0u64, 0u64);
+                        // neg_share = negative / scored, risk_share = risky / comments (SPEC §6).
+                        let (mut n, mut scored, mut neg, mut risky) = (0u64, 0u64, 0u64, 0u64);
                         for w in rows.iter().filter(|w| w.window_start >= lo && w.window_start <= r.window_start) {
                             n += w.comments;
+                            scored += w.comments.saturating_sub(w.comments_unscored);
                             neg += w.comments_negative;
                             risky += w.comments_risky;
                         }
@@ -321,7 +394,7 @@ impl Live {
                             negative: r.comments_negative,
                             risky: r.comments_risky,
                             window_comments: n,
-                            window_neg_share: ratio(neg as f64, n as f64),
+                            window_neg_share: ratio(neg as f64, scored as f64),
                             window_risk_share: ratio(risky as f64, n as f64),
                         }
                     })
@@ -337,6 +410,7 @@ impl Live {
         let mut v: Vec<CareCaseRow> = s
             .cases
             .values()
+            .map(|(_, c)| c)
             .filter(|c| c.brand_id == brand && c.resolved_at.is_none() && c.sla_status.starts_with("breached"))
             .cloned()
             .collect();
@@ -349,17 +423,17 @@ impl Live {
     pub fn value(&self, brand: &str, alerts: &[AlertRow]) -> Vec<ValueDay> {
         let s = self.lock();
         let mut days: BTreeMap<i64, Point> = BTreeMap::new();
-        for ((_, w), r) in s.brand.range((brand.to_owned(), i64::MIN)..=(brand.to_owned(), i64::MAX)) {
+        for ((_, w), (_, r)) in s.brand.range((brand.to_owned(), i64::MIN)..=(brand.to_owned(), i64::MAX)) {
             days.entry(w.div_euclid(DAY) * DAY).or_default().add(r);
         }
         let mut frts: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-        for c in s.cases.values().filter(|c| c.brand_id == brand && c.opened_at.is_some()) {
+        for (_, c) in s.cases.values().filter(|(_, c)| c.brand_id == brand && c.opened_at.is_some()) {
             if let (Some(at), Some(f)) = (c.first_response_at, c.frt_seconds) {
                 frts.entry(at.div_euclid(DAY) * DAY).or_default().push(f);
             }
         }
         let spend: f64 = s.ads.values().filter(|(b, _)| b == brand).map(|(_, x)| x).sum();
-        let status = s.status.get(brand);
+        let status = s.status.get(brand).map(|(_, r)| r);
         // crisis_pauses_daily: per day of the alert's opening bucket.
         let mut crises: BTreeMap<i64, (u64, u64, f64, f64)> = BTreeMap::new();
         for a in alerts.iter().filter(|a| a.brand_id == brand) {
@@ -420,14 +494,16 @@ mod tests {
 
     #[test]
     fn a_final_row_replaces_the_live_value_and_old_windows_leave() {
-        let live = Live { retention_ms: 60 * MINUTE, state: Mutex::default() };
-        live.brand_minutes(&[minute("a", 0, 1, 0)]);
-        live.brand_minutes(&[minute("a", 0, 3, 1), minute("a", 5 * MINUTE, 2, 2)]);
+        let live = Live::new(60);
+        live.brand_minutes(&[minute("a", 0, 1, 0)], 2);
+        live.brand_minutes(&[minute("a", 0, 3, 1), minute("a", 5 * MINUTE, 2, 2)], 3);
+        // An older live value arriving after the newer one changes nothing.
+        live.brand_minutes(&[minute("a", 0, 9, 9)], 2);
         let s = live.series("a", false, None, None);
         assert_eq!(s.iter().map(|p| (p.t, p.mentions)).collect::<Vec<_>>(), [(0, 3), (5 * MINUTE, 2)]);
         let h = live.series("a", true, None, None);
         assert_eq!((h.len(), h[0].mentions, h[0].negative, h[0].sentiment_avg), (1, 5, 3, Some(-0.5)));
-        live.brand_minutes(&[minute("a", 61 * MINUTE, 1, 0)]);
+        live.brand_minutes(&[minute("a", 61 * MINUTE, 1, 0)], 4);
         let s = live.series("a", false, None, None);
         assert_eq!(s.iter().map(|p| p.t).collect::<Vec<_>>(), [5 * MINUTE, 61 * MINUTE], "0 is past 60 minutes");
         assert!(live.series("b", false, None, None).is_empty());
@@ -435,7 +511,7 @@ mod tests {
 
     #[test]
     fn the_crisis_window_spans_ten_buckets() {
-        let live = Live { retention_ms: DAY, state: Mutex::default() };
+        let live = Live::new(1440);
         let ad = |w: i64, n: u64, neg: u64| AdMinuteRow {
             ad_id: "ad".into(),
             brand_id: "a".into(),
@@ -444,7 +520,7 @@ mod tests {
             comments_negative: neg,
             ..AdMinuteRow::default()
         };
-        live.ad_minutes(&[ad(0, 4, 0), ad(9, 4, 4), ad(10, 2, 2)]);
+        live.ad_minutes(&[ad(0, 4, 0), ad(9, 4, 4), ad(10, 2, 2)], 1);
         let t = live.crisis("a");
         let p: Vec<(u64, Option<f64>)> = t[0].points.iter().map(|p| (p.window_comments, p.window_neg_share)).collect();
         assert_eq!(p, [(4, Some(0.0)), (8, Some(0.5)), (6, Some(1.0))], "minute 10's window is 1..=10");

@@ -56,7 +56,8 @@ struct Cluster {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate a realistic multi-brand stream in process, run the full job, write Parquet.
+    /// Generate a realistic multi-brand stream in process, run the full job, write Parquet, and
+    /// serve the dashboard (`http.listen`) until Ctrl-C.
     Demo {
         /// Output directory.
         #[arg(long, default_value = "brandpulse-out")]
@@ -64,6 +65,13 @@ enum Command {
         /// Fact events to generate.
         #[arg(long, default_value_t = 200_000)]
         events: u64,
+        /// Exit after the summary instead of serving the dashboard until Ctrl-C.
+        #[arg(long)]
+        no_serve: bool,
+        /// Make the history end now and keep generating for HOURS more at wall-clock pace (new
+        /// mentions, cases, the occasional crisis), so the dashboard moves; Ctrl-C stops it.
+        #[arg(long, value_name = "HOURS", num_args = 0..=1, default_missing_value = "8")]
+        follow: Option<f64>,
         #[command(flatten)]
         cluster: Cluster,
     },
@@ -252,9 +260,10 @@ fn run(cli: Cli, mut config: config::Config) -> anyhow::Result<()> {
             } else {
                 None
             };
-            if serve {
+            let live = serve.then(|| live::Live::new(config.http.retention_minutes));
+            if let Some(live) = &live {
                 let a = actions.as_ref().expect("created for --serve");
-                http::serve(&config.http, a)?;
+                http::serve(&config.http, a, live)?;
                 let _ = ctrlc::set_handler(|| job::STOP_SERVING.store(true, std::sync::atomic::Ordering::SeqCst));
             }
             http::READY.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -269,6 +278,8 @@ fn run(cli: Cli, mut config: config::Config) -> anyhow::Result<()> {
                 replace,
                 rate,
                 speed,
+                live,
+                follow: false,
             })?;
             if let Some(a) = actions {
                 if !a.drain(std::time::Duration::from_secs(config.actions.deadline_seconds + 5)) {
@@ -292,7 +303,13 @@ fn run(cli: Cli, mut config: config::Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo { out, events, cluster } => demo_cmd(out, events, cluster.workers, config),
+        Command::Demo { out, events, no_serve, follow, cluster } => {
+            if let Some(h) = follow {
+                anyhow::ensure!(h.is_finite() && h > 0.0 && h <= 8760.0, "--follow HOURS must be in (0, 8760], not {h}");
+            }
+            let job = demo::DemoJob { out, events, workers: cluster.workers, serve: !no_serve, follow_hours: follow };
+            demo::demo(job, config)
+        }
         Command::Run { stop_at_end, start, cluster } => {
             if let Some(s) = start {
                 config.kafka.start = match s.as_str() {
@@ -331,10 +348,6 @@ fn run(cli: Cli, mut config: config::Config) -> anyhow::Result<()> {
             generate_cmd(out, events, seed, upstream_sentiment, hours)
         }
     }
-}
-
-fn demo_cmd(out: PathBuf, events: u64, workers: usize, config: config::Config) -> anyhow::Result<()> {
-    demo::demo(out, events, workers, config)
 }
 
 fn generate_cmd(out: PathBuf, events: u64, seed: u64, upstream: f64, hours: f64) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@
 
 use crate::checkpoint::{CheckpointStore, Restored, WorkerPart};
 use crate::config::Config;
+use crate::live::{Kept, Live};
 use crate::metrics;
 use crate::sinks::clickhouse::format::version;
 use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
@@ -94,6 +95,8 @@ struct Tables {
     dead: Held<DeadLetterRow>,
     /// This worker's ClickHouse buffers, when the sink is configured.
     ch: Option<Buffers>,
+    /// The dashboard's live state.
+    live: Option<Arc<Live>>,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
@@ -119,6 +122,7 @@ impl Tables {
             status: table(out, worker, seqs)?,
             dead: table(out, worker, seqs)?,
             ch: None,
+            live: None,
             summary: Summary::default(),
             error: None,
         })
@@ -146,9 +150,13 @@ impl Tables {
             self.error.get_or_insert(e);
         }
     }
-    /// Hands rows to ClickHouse at once (when configured; blocks while its queue is full).
-    /// Versions make a row sent again after a restart change nothing (`sinks::clickhouse`).
-    fn ch_push<T: TableRow>(&mut self, rows: &[T], version: u64) {
+    /// Hands rows to the dashboard's live state and to ClickHouse at once (when configured;
+    /// blocks while its queue is full). Versions make a row sent again after a restart change
+    /// nothing (`sinks::clickhouse`), and keep the live state's newest value.
+    fn send_rows<T: TableRow + Kept>(&mut self, rows: &[T], version: u64) {
+        if let Some(live) = &self.live {
+            live.keep(rows, version);
+        }
         if let Some(ch) = self.ch.as_mut() {
             if let Err(e) = ch.push(rows, version) {
                 self.error.get_or_insert(e);
@@ -182,7 +190,10 @@ static FINAL_EPOCH: AtomicU64 = AtomicU64::new(0);
 /// Configuration, the broker, the state directory or an output failed.
 pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let config = job.config.clone();
-    let params = config.params()?;
+    let mut params = config.params()?;
+    // The dashboard shows windows as they fill, not only once final.
+    params.live = true;
+    let live = Live::new(config.http.retention_minutes);
     crate::metrics::set_scorer(&params.scorer);
     let scorer = params.scorer.clone();
     let workers = job.workers.max(1);
@@ -209,7 +220,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
         Arc::new(move |brand: &str, json: &[u8]| o.control(brand, json))
     };
     let actions = crate::actions::Actions::new(&config.actions, true, Some(&config.run.state_dir), Some(control))?;
-    if let Err(e) = crate::http::serve(&config.http, &actions) {
+    if let Err(e) = crate::http::serve(&config.http, &actions, &live) {
         tracing::error!(error = %format!("{e:#}"), "HTTP API not started; the job runs without it");
     }
     crate::http::READY.store(true, Ordering::Relaxed);
@@ -255,6 +266,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
         let result = (|| -> anyhow::Result<Summary> {
             let mut opened = Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?;
             opened.ch = ch_workers.as_ref().map(|s| s.buffers());
+            opened.live = Some(live.clone());
             let tables = Rc::new(RefCell::new(opened));
             let snapshots = if restored.is_some() {
                 operators::Snapshots::restoring(part.snapshots.clone())
@@ -286,16 +298,16 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 }
                 sink!(outs.brand_minutes, "BrandMinutes", |t, e, rows, kout| {
                     t.summary.add_brand_minutes(&rows);
-                    t.ch_push(&rows, version(e, true));
+                    t.send_rows(&rows, version(e, true));
                     t.brand.hold(e, rows)
                 });
                 sink!(outs.ad_minutes, "AdMinutes", |t, e, rows, kout| {
-                    t.ch_push(&rows, version(e, true));
+                    t.send_rows(&rows, version(e, true));
                     t.ad.hold(e, rows)
                 });
                 sink!(outs.care_cases, "CareCases", |t, e, rows, kout| {
                     t.summary.add_cases(&rows);
-                    t.ch_push(&rows, version(e, true));
+                    t.send_rows(&rows, version(e, true));
                     t.cases.hold(e, rows)
                 });
                 // --- kill switch (issue 5): act as alerts open, annotate final rows, auto-resumes ---
@@ -307,7 +319,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         act_open.on_alert_opened(a, act_open.read_at(e));
                         kout.alert(a);
                     }
-                    t.ch_push(&rows, version(e, false));
+                    t.send_rows(&rows, version(e, false));
                     t.summary.alerts_opened += rows.len() as u64;
                 });
                 sink!(outs.auto_resumed, "AutoResumed", |t, _e, rows, kout| {
@@ -326,11 +338,11 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         kout.alert(a);
                     }
                     t.summary.add_alerts(&rows);
-                    t.ch_push(&rows, version(e, true));
+                    t.send_rows(&rows, version(e, true));
                     t.alerts.hold(e, rows)
                 });
                 sink!(outs.brand_status, "BrandStatus", |t, e, rows, kout| {
-                    t.ch_push(&rows, version(e, true));
+                    t.send_rows(&rows, version(e, true));
                     t.status.hold(e, rows)
                 });
                 let names_dl = names.clone();
@@ -349,15 +361,15 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                             d
                         })
                         .collect();
-                    t.ch_push(&rows, version(0, true));
+                    t.send_rows(&rows, version(0, true));
                     t.dead.hold(e, rows)
                 });
                 // Live changes (only when the ClickHouse sink asks for them, `clickhouse.live`):
                 // current values that a later live value or the final row replaces.
-                sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
-                sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
-                sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
-                sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, e, rows, kout| t.ch_push(&rows, version(e, false)));
+                sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
+                sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
+                sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
+                sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
                 sink!(outs.duplicates, "Duplicates", |t, _e, rows, kout| {
                     t.summary.duplicates += rows.len() as u64;
                     metrics::DUPLICATE_EVENTS.fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -457,6 +469,9 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                                 dims_in.send(Dim::Brand(pos, b))
                             }
                             Event::Ad(a) => {
+                                if let Some(l) = &tables.live {
+                                    l.ad(&a.ad_id, a.info.as_ref().map(|i| (i.brand_id.as_str(), i.spend_per_hour)));
+                                }
                                 if let Some(ch) = tables.ch.as_mut() {
                                     // Latest wins in offset order within the ad's partition.
                                     if let Err(e) = ch.push_ad(&a, offset as u64) {
@@ -580,7 +595,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                         metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
                         outputs.dead_letter(d);
                     }
-                    t.ch_push(&dead_rows, version(0, true));
+                    t.send_rows(&dead_rows, version(0, true));
                     if let Some(ch) = t.ch.as_mut() {
                         let r = ch.flush_aged();
                         t.check(r);

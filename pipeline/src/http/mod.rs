@@ -1,6 +1,8 @@
 //! The HTTP API and dashboard (SPEC §6, §8), served with axum on the actions runtime.
 //!
-//! Routes: `GET /` (dashboard page), `GET /api/brands` (brands with pause state and their
+//! Routes: `GET /` (dashboard page, `assets/`), the dashboard's JSON (`GET /api/overview`,
+//! `/api/series`, `/api/crisis`, `/api/cases`, `/api/value`: docs/dashboard-api.md, from the
+//! job's [`Live`] state), `GET /api/brands` (brands with pause state and their
 //! history of pauses and resumes), `GET /api/alerts` (alerts with their action outcome),
 //! `GET /api/actions` (every action and its delivery), `POST /api/brands/{brand_id}/resume`
 //! (bearer token from `$http.token_env`: 202 accepted, 401 missing or wrong token, 403 no token
@@ -27,8 +29,9 @@ pub mod config;
 
 use self::config::HttpConfig;
 use crate::actions::{Actions, ResumeError};
+use crate::live::Live;
 use anyhow::Context;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -50,26 +53,45 @@ pub static READY: AtomicBool = AtomicBool::new(false);
 #[derive(Clone)]
 struct App {
     actions: Actions,
+    live: Arc<Live>,
     token: Option<Arc<str>>,
 }
 
-/// Binds `cfg.listen` and serves the API on the actions runtime (it stops with the runtime);
-/// returns the bound address.
+/// Binds `cfg.listen` and serves the API and dashboard on the actions runtime (it stops with the
+/// runtime), reading the job's `live` state; returns the bound address.
 ///
 /// # Errors
 /// The address cannot be bound.
-pub fn serve(cfg: &HttpConfig, actions: &Actions) -> anyhow::Result<SocketAddr> {
-    let token = std::env::var(&cfg.token_env).ok().filter(|t| !t.is_empty()).map(Arc::from);
+pub fn serve(cfg: &HttpConfig, actions: &Actions, live: &Arc<Live>) -> anyhow::Result<SocketAddr> {
+    serve_with_token(cfg, actions, live, std::env::var(&cfg.token_env).ok())
+}
+
+/// [`serve`] with the write API's bearer token given (`None` or empty: resuming answers 403).
+///
+/// # Errors
+/// The address cannot be bound.
+pub fn serve_with_token(
+    cfg: &HttpConfig,
+    actions: &Actions,
+    live: &Arc<Live>,
+    token: Option<String>,
+) -> anyhow::Result<SocketAddr> {
+    let token = token.filter(|t| !t.is_empty()).map(Arc::from);
     if token.is_none() {
         tracing::info!(token_env = %cfg.token_env, "no API token configured: POST /api/brands/{{id}}/resume answers 403");
     }
-    let app = App { actions: actions.clone(), token };
+    let app = App { actions: actions.clone(), live: live.clone(), token };
     let router = Router::new()
         .route("/", get(dashboard))
         .route("/assets/{file}", get(asset))
         .route("/api/brands", get(brands))
         .route("/api/alerts", get(alerts))
         .route("/api/actions", get(list_actions))
+        .route("/api/overview", get(overview))
+        .route("/api/series", get(series))
+        .route("/api/crisis", get(crisis))
+        .route("/api/cases", get(cases))
+        .route("/api/value", get(value))
         .route("/api/brands/{brand_id}/resume", post(resume))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -177,6 +199,111 @@ async fn list_actions(State(app): State<App>) -> impl IntoResponse {
     Json(app.actions.actions())
 }
 
+/// `?brand=ID` (and the series' `resolution`, `from`, `to`).
+#[derive(Debug, serde::Deserialize)]
+struct BrandQuery {
+    #[serde(default)]
+    brand: String,
+    resolution: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// The brand cards: the live figures, with the kill switch's own pause state (a resume through
+/// the API shows at once, before the dataflow's next brand status row).
+async fn overview(State(app): State<App>) -> impl IntoResponse {
+    let brands = app.actions.brands();
+    let mut cards = app.live.overview();
+    for c in &mut cards {
+        if let Some(b) = brands.iter().find(|b| b.brand_id == c.brand_id) {
+            c.publishing_paused = b.publishing_paused;
+            c.paused_since = b.paused_since;
+            c.paused_by.clone_from(&b.paused_by);
+        }
+    }
+    Json(cards)
+}
+
+async fn series(State(app): State<App>, Query(q): Query<BrandQuery>) -> Response {
+    let hourly = match q.resolution.as_deref().unwrap_or("minute") {
+        "minute" => false,
+        "hour" => true,
+        other => {
+            return error(StatusCode::BAD_REQUEST, &format!("resolution must be `minute` or `hour`, not `{other}`"));
+        }
+    };
+    let points = app.live.series(&q.brand, hourly, q.from, q.to);
+    Json(serde_json::json!({
+        "brand_id": q.brand,
+        "resolution": if hourly { "hour" } else { "minute" },
+        "points": points,
+    }))
+    .into_response()
+}
+
+/// The brand's ads' crisis timelines, each with its alerts and the actions they caused.
+async fn crisis(State(app): State<App>, Query(q): Query<BrandQuery>) -> impl IntoResponse {
+    let alerts = app.actions.alerts();
+    let actions = app.actions.actions();
+    let brands = app.actions.brands();
+    let history = brands.iter().find(|b| b.brand_id == q.brand).map(|b| b.history.clone()).unwrap_or_default();
+    let timelines: Vec<serde_json::Value> = app
+        .live
+        .crisis(&q.brand)
+        .into_iter()
+        .map(|t| {
+            let mine: Vec<_> = alerts.iter().filter(|a| a.ad_id == t.ad_id && a.brand_id == q.brand).collect();
+            let alert_rows: Vec<serde_json::Value> = mine
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "alert_id": a.alert_id,
+                        "window_start": a.window_start,
+                        "opened_at": a.opened_at,
+                        "resolved_window": a.resolved_window,
+                        "action": a.action,
+                        "action_status": a.action_status,
+                    })
+                })
+                .collect();
+            // The pauses these alerts caused, and the brand's resumes after the first of them.
+            let first = mine.iter().map(|a| a.opened_at).min();
+            let acts: Vec<serde_json::Value> = history
+                .iter()
+                .filter(|h| {
+                    mine.iter().any(|a| a.alert_id == h.key)
+                        || (h.action == crate::actions::RESUME && first.is_some_and(|f| h.at >= f))
+                })
+                .map(|h| {
+                    let status = actions.iter().find(|x| x.key == h.key).map_or("dry_run", |x| x.status.as_str());
+                    // On the chart's event-time axis: a pause at its triggering comment.
+                    let at = match mine.iter().find(|a| a.alert_id == h.key) {
+                        Some(a) => a.opened_at,
+                        None => app.live.event_time_of(&q.brand, &h.key, h.at),
+                    };
+                    serde_json::json!({"action": h.action, "at": at, "issued_at": h.at, "status": status, "trigger": h.trigger})
+                })
+                .collect();
+            serde_json::json!({
+                "ad_id": t.ad_id,
+                "brand_id": t.brand_id,
+                "points": t.points,
+                "alerts": alert_rows,
+                "actions": acts,
+            })
+        })
+        .collect();
+    Json(timelines)
+}
+
+async fn cases(State(app): State<App>, Query(q): Query<BrandQuery>) -> impl IntoResponse {
+    Json(app.live.cases_past_sla(&q.brand))
+}
+
+async fn value(State(app): State<App>, Query(q): Query<BrandQuery>) -> impl IntoResponse {
+    Json(app.live.value(&q.brand, &app.actions.alerts()))
+}
+
 async fn metrics() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render())
 }
@@ -227,6 +354,7 @@ async fn resume(State(app): State<App>, Path(brand_id): Path<String>, headers: H
     }
     match app.actions.resume(&brand_id) {
         Ok(id) => {
+            app.live.note_resume(&brand_id, &id);
             tracing::info!(brand_id = %crate::ids::for_log(&brand_id), resume_id = %crate::ids::for_log(&id), "publishing resumed through the API");
             (
                 StatusCode::ACCEPTED,

@@ -12,6 +12,7 @@ mod bad_input;
 mod clickhouse;
 mod config;
 mod dashboard;
+mod dashboard_api;
 mod event_time;
 mod golden;
 mod http;
