@@ -3,8 +3,11 @@
 //! `chromium` driven by playwright-core; installed by `scripts/setup-e2e.sh`, which
 //! `scripts/setup.sh` runs).
 //!
-//! The job replays the golden scenario with `--serve --fire-actions` (tests/golden/README.md):
-//! acme's crisis `crisis-ad-a1-20261124T1011` pauses it, globex has its kill switch disabled.
+//! The assets test replays the golden scenario with `--serve --fire-actions`
+//! (tests/golden/README.md): acme's crisis `crisis-ad-a1-20261124T1011` pauses it, globex has its
+//! kill switch disabled. The browser test loads a running `brandpulse demo`'s page: its planted
+//! crisis pauses acme (the kill switch sends to a local webhook receiver), initech has its kill
+//! switch disabled.
 
 use crate::support::common;
 use crate::support::kill_switch::{http, poll, Answer, Receiver};
@@ -80,6 +83,31 @@ fn serve_golden(rx: &Receiver, out: &Path, state: &Path) -> (Job, String) {
     (job, api)
 }
 
+/// Runs `brandpulse demo` (webhook `rx`, API token `API_TOKEN`) until it serves its finished run;
+/// returns the job, its API address and the planted crisis's ad.
+fn serve_demo(rx: &Receiver, out: &Path) -> (Job, String, String) {
+    let args = ["demo", "--events", "60000", "--out", out.to_str().unwrap()];
+    let url = rx.url();
+    let env = [
+        ("BRANDPULSE_ACTIONS__URL", url.as_str()),
+        ("BRANDPULSE_KILL_SWITCH_TOKEN", WEBHOOK_TOKEN),
+        ("BRANDPULSE_ACTIONS__BACKOFF_INITIAL_MS", "20"),
+        ("BRANDPULSE_HTTP__LISTEN", "127.0.0.1:0"),
+        ("BRANDPULSE_API_TOKEN", API_TOKEN),
+    ];
+    let mut job = Job::spawn(&args, &env);
+    let api = job.api_addr(T);
+    // The summary is printed, then the demo keeps serving: its stdout says so.
+    let planted = poll(T, "the demo's summary and its `serving until Ctrl-C` line", || {
+        let out = job.output().stdout;
+        assert!(job.try_wait().is_none(), "the demo exited instead of serving:\n{out}\n{}", tail(&job.log()));
+        let serving = out.lines().any(|l| l.starts_with(&format!("dashboard: http://{api}/")) && l.ends_with("serving until Ctrl-C"));
+        let planted = out.lines().find_map(|l| l.strip_prefix("planted crisis: brand acme ad ")?.split(' ').next().map(str::to_owned));
+        serving.then_some(planted).flatten()
+    });
+    (job, api, planted)
+}
+
 fn wait_alert_status(api: &str, id: &str, status: &str) {
     poll(T, &format!("{id} to be {status} in /api/alerts"), || {
         let (code, body) = http(api, "GET", "/api/alerts", None);
@@ -135,20 +163,30 @@ fn the_page_and_its_assets_come_from_the_binary() {
 fn chromium_sees_every_brand_the_crisis_and_the_resume() {
     require_browser_tools();
     let rx = Receiver::start(&[], Answer::Status(200));
-    let (out, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (mut job, api) = serve_golden(&rx, out.path(), state.path());
-    // The state the page must show, as the API has it.
+    let out = tempfile::tempdir().unwrap();
+    let (mut job, api, planted_ad) = serve_demo(&rx, out.path());
+    // The state the page must show, as the API has it: the planted crisis paused acme (its
+    // pause reached the webhook), initech's kill switch is disabled.
     let (_, brands) = http(&api, "GET", "/api/brands", None);
     let brands: Value = serde_json::from_str(&brands).unwrap();
+    let ids: Vec<&str> = brands.as_array().unwrap().iter().map(|b| b["brand_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["acme", "globex", "initech", "umbrella"], "the demo's four brands");
     let by_id = |id: &str| brands.as_array().unwrap().iter().find(|b| b["brand_id"] == id).cloned();
     let acme = by_id("acme").unwrap_or_else(|| panic!("{brands}"));
-    assert_eq!((acme["publishing_paused"].as_bool(), acme["paused_by"].as_str()), (Some(true), Some(A1)), "{acme}");
-    let globex = by_id("globex").unwrap_or_else(|| panic!("{brands}"));
-    assert_eq!(
-        (globex["publishing_paused"].as_bool(), globex["kill_switch_enabled"].as_bool()),
-        (Some(false), Some(false)),
-        "{globex}"
-    );
+    let (_, alerts) = http(&api, "GET", "/api/alerts", None);
+    let alerts: Value = serde_json::from_str(&alerts).unwrap();
+    let planted = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["brand_id"] == "acme" && a["ad_id"] == planted_ad.as_str() && a["action"] == "pause_all_publishing")
+        .unwrap_or_else(|| panic!("no pause for the planted crisis on {planted_ad}: {alerts}"));
+    assert_eq!(planted["action_status"], "sent", "{planted}");
+    assert_eq!((acme["publishing_paused"].as_bool(), acme["paused_by"].as_str()), (Some(true), planted["alert_id"].as_str()), "{acme}");
+    let initech = by_id("initech").unwrap_or_else(|| panic!("{brands}"));
+    assert_eq!(initech["kill_switch_enabled"].as_bool(), Some(false), "{initech}");
+    let pauses_sent = rx.requests().len();
+    assert!(pauses_sent >= 1, "the planted crisis's pause reached the webhook");
 
     let shot = workspace_root().join("target/e2e/dashboard.png");
     let _ = std::fs::remove_file(&shot);
@@ -192,17 +230,17 @@ fn chromium_sees_every_brand_the_crisis_and_the_resume() {
     );
     assert!(shot.is_file(), "no screenshot at {}\n{printed}", shot.display());
     eprintln!("{printed}screenshot: {}", shot.display());
-    // BRANDPULSE_SCREENSHOT=docs/dashboard.png (relative to the workspace) keeps a copy, for README.
-    if let Some(keep) = std::env::var_os("BRANDPULSE_SCREENSHOT").filter(|p| !p.is_empty()) {
+    // SAVE_DASHBOARD_SCREENSHOT=docs/dashboard.png (relative to the workspace) keeps a copy, for README.
+    if let Some(keep) = std::env::var_os("SAVE_DASHBOARD_SCREENSHOT").filter(|p| !p.is_empty()) {
         let keep = workspace_root().join(keep);
         std::fs::copy(&shot, &keep).unwrap_or_else(|e| panic!("copy the screenshot to {}: {e}", keep.display()));
         eprintln!("screenshot copied to {}", keep.display());
     }
 
     // The page's Resume reached the job and the webhook: acme is live, its history says why.
-    let reqs = rx.wait_for(2, T);
-    assert_eq!(reqs.len(), 2, "the pause and one resume (the refused ones sent nothing): {reqs:?}");
-    let b = reqs[1].json();
+    let reqs = rx.wait_for(pauses_sent + 1, T);
+    assert_eq!(reqs.len(), pauses_sent + 1, "the pauses and one resume (the refused ones sent nothing): {reqs:?}");
+    let b = reqs[pauses_sent].json();
     assert_eq!((b["action"].as_str(), b["brand_id"].as_str()), (Some("resume_publishing"), Some("acme")), "{b}");
     let (_, brands) = http(&api, "GET", "/api/brands", None);
     let brands: Value = serde_json::from_str(&brands).unwrap();
