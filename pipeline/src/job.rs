@@ -75,6 +75,8 @@ struct Tables {
     ch: Option<Buffers>,
     /// The dashboard's live state, when served.
     live: Option<Arc<Live>>,
+    /// ClickHouse takes live changes too (`clickhouse.live`).
+    ch_live: bool,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
@@ -85,6 +87,22 @@ impl Tables {
     fn send_rows<T: schemas::TableRow + Kept>(&mut self, rows: &[T], version: u64) {
         if let Some(live) = &self.live {
             live.keep(rows, version);
+        }
+        if let Some(ch) = self.ch.as_mut() {
+            if let Err(e) = ch.push(rows, version) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Hands live changes to the dashboard's live state, and to ClickHouse when it asks for
+    /// them (`clickhouse.live`).
+    fn send_live_rows<T: schemas::TableRow + Kept>(&mut self, rows: &[T], version: u64) {
+        if let Some(live) = &self.live {
+            live.keep(rows, version);
+        }
+        if !self.ch_live {
+            return;
         }
         if let Some(ch) = self.ch.as_mut() {
             if let Err(e) = ch.push(rows, version) {
@@ -183,6 +201,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let ch_workers = ch_sink.clone();
     let actions = job.actions.clone();
     let live = job.live.clone();
+    let ch_live = job.config.clickhouse.live;
     let serve = job.serve;
     let rate = job.rate.filter(|r| *r > 0.0);
     // Paced reading: records read by all workers, against one clock, so the total rate is
@@ -205,6 +224,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             dead: ParquetTable::new(&out, index),
             ch: ch_workers.as_ref().map(|s| s.buffers()),
             live: live.clone(),
+            ch_live,
             summary: Summary::default(),
             error: None,
         }));
@@ -311,17 +331,17 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             });
             // Live changes (only when the ClickHouse sink or the dashboard asks for them):
             // current values that a later live value or the final row replaces.
-            sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, false))
+            sink!(outs.live_brand_minutes, "LiveBrandMinutes", |t, rows, epoch| {
+                t.send_live_rows(&rows, version(epoch, false))
             });
-            sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, false))
+            sink!(outs.live_ad_minutes, "LiveAdMinutes", |t, rows, epoch| {
+                t.send_live_rows(&rows, version(epoch, false))
             });
-            sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, false))
+            sink!(outs.live_care_cases, "LiveCareCases", |t, rows, epoch| {
+                t.send_live_rows(&rows, version(epoch, false))
             });
-            sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, false))
+            sink!(outs.live_brand_status, "LiveBrandStatus", |t, rows, epoch| {
+                t.send_live_rows(&rows, version(epoch, false))
             });
             sink!(outs.duplicates, "Duplicates", |t, rows, _epoch| {
                 t.summary.duplicates += rows.len() as u64;

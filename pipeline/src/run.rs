@@ -97,6 +97,8 @@ struct Tables {
     ch: Option<Buffers>,
     /// The dashboard's live state.
     live: Option<Arc<Live>>,
+    /// ClickHouse takes live changes too (`clickhouse.live`).
+    ch_live: bool,
     summary: Summary,
     error: Option<anyhow::Error>,
 }
@@ -123,6 +125,7 @@ impl Tables {
             dead: table(out, worker, seqs)?,
             ch: None,
             live: None,
+            ch_live: false,
             summary: Summary::default(),
             error: None,
         })
@@ -144,6 +147,21 @@ impl Tables {
             (BrandStatusRow::TABLE.to_string(), self.status.seq()),
             (DeadLetterRow::TABLE.to_string(), self.dead.seq()),
         ])
+    }
+    /// Hands live changes to the dashboard's live state, and to ClickHouse when it asks for
+    /// them (`clickhouse.live`).
+    fn send_live_rows<T: TableRow + Kept>(&mut self, rows: &[T], version: u64) {
+        if let Some(live) = &self.live {
+            live.keep(rows, version);
+        }
+        if !self.ch_live {
+            return;
+        }
+        if let Some(ch) = self.ch.as_mut() {
+            if let Err(e) = ch.push(rows, version) {
+                self.error.get_or_insert(e);
+            }
+        }
     }
     fn check<T>(&mut self, r: anyhow::Result<T>) {
         if let Err(e) = r {
@@ -267,6 +285,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             let mut opened = Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?;
             opened.ch = ch_workers.as_ref().map(|s| s.buffers());
             opened.live = Some(live.clone());
+            opened.ch_live = config.clickhouse.live;
             let tables = Rc::new(RefCell::new(opened));
             let snapshots = if restored.is_some() {
                 operators::Snapshots::restoring(part.snapshots.clone())
@@ -366,10 +385,10 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 });
                 // Live changes (only when the ClickHouse sink asks for them, `clickhouse.live`):
                 // current values that a later live value or the final row replaces.
-                sink!(outs.live_brand_minutes, "ClickHouseLiveBrandMinutes", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
-                sink!(outs.live_ad_minutes, "ClickHouseLiveAdMinutes", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
-                sink!(outs.live_care_cases, "ClickHouseLiveCareCases", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
-                sink!(outs.live_brand_status, "ClickHouseLiveBrandStatus", |t, e, rows, kout| t.send_rows(&rows, version(e, false)));
+                sink!(outs.live_brand_minutes, "LiveBrandMinutes", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
+                sink!(outs.live_ad_minutes, "LiveAdMinutes", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
+                sink!(outs.live_care_cases, "LiveCareCases", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
+                sink!(outs.live_brand_status, "LiveBrandStatus", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
                 sink!(outs.duplicates, "Duplicates", |t, _e, rows, kout| {
                     t.summary.duplicates += rows.len() as u64;
                     metrics::DUPLICATE_EVENTS.fetch_add(rows.len() as u64, Ordering::Relaxed);

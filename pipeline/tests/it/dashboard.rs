@@ -248,5 +248,8 @@ fn chromium_sees_every_brand_the_crisis_and_the_resume() {
     assert_eq!(acme["publishing_paused"], false, "{acme}");
     let hist: Vec<&str> = acme["history"].as_array().unwrap().iter().map(|h| h["trigger"].as_str().unwrap()).collect();
     assert_eq!(hist, ["crisis", "api"], "{acme}");
-    job.kill();
+    // Ctrl-C ends the demo's serving, cleanly.
+    job.signal(2);
+    let status = job.wait_exit(T);
+    assert!(status.success(), "the demo did not exit cleanly on SIGINT ({status}):\n{}", tail(&job.log()));
 }

@@ -99,7 +99,7 @@ fn an_unknown_language_in_the_config_names_the_key() {
 #[test]
 fn the_demo_scores_its_multilingual_stream() {
     let out = tempfile::tempdir().unwrap();
-    let o = crate::support::launch::Launch::new(&["demo", "--events", "30000", "--out", out.path().to_str().unwrap()])
+    let o = crate::support::launch::Launch::new(["demo", "--no-serve", "--events", "30000", "--out", out.path().to_str().unwrap()])
         .run(REPLAY_TIMEOUT)
         .unwrap_or_else(|e| panic!("{e}"));
     let log = o.all();
