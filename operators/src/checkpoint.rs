@@ -102,6 +102,22 @@ impl Snapshots {
 }
 
 impl Snapshots {
+    /// Takes the snapshots of every epoch that `done` says is complete on this worker: the
+    /// complete sets, oldest first (incomplete ones of those epochs can never complete and are
+    /// dropped).
+    pub fn take_done(&self, done: impl Fn(Epoch) -> bool) -> Vec<(Epoch, BTreeMap<String, Vec<u8>>)> {
+        let mut inner = self.0.borrow_mut();
+        let epochs: Vec<Epoch> = inner.taken.keys().copied().take_while(|e| done(*e)).collect();
+        let mut out = Vec::new();
+        for e in epochs {
+            let m = inner.taken.remove(&e).expect("listed");
+            if inner.names.iter().all(|n| m.contains_key(n)) {
+                out.push((e, m));
+            }
+        }
+        out
+    }
+
     /// The latest epoch whose snapshots are complete on this worker, with them (older ones are
     /// dropped).
     pub fn take_latest(&self) -> Option<(Epoch, BTreeMap<String, Vec<u8>>)> {

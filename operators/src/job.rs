@@ -70,7 +70,7 @@ pub fn brandpulse<'s>(inputs: Inputs<'s>, params: Params) -> Outputs<'s> {
 /// Builds the brandpulse dataflow with checkpoints: operators restore their state from
 /// `snapshots` and put it there at every epoch a report asked for a checkpoint.
 pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snapshots) -> Outputs<'s> {
-    let watermark = global_watermark(inputs.reports, snapshots);
+    let watermark = global_watermark(inputs.reports, snapshots, params.gauges.clone());
     let [brand_dims, ad_dims, resume_dims] = split(inputs.dims, |d: &Dim| match d {
         Dim::Brand(..) => 0,
         Dim::Ad(..) => 1,

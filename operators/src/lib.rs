@@ -11,6 +11,7 @@ pub mod brand;
 pub mod care;
 pub mod checkpoint;
 pub mod dedup;
+pub mod driver;
 pub mod epoch;
 pub mod job;
 pub mod sentiment;

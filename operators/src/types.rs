@@ -179,6 +179,9 @@ pub struct Gauges {
     pub dedup_ids: std::sync::atomic::AtomicI64,
     /// Sources and requests held by the source join.
     pub join_entries: std::sync::atomic::AtomicI64,
+    /// The global watermark `W` (epoch ms) of the latest complete epoch; 0 until the first one
+    /// with data (set on worker 0, which combines the reports).
+    pub watermark_ms: std::sync::atomic::AtomicI64,
 }
 
 /// One operator instance's share of a gauge: reports changes of its own count.

@@ -181,6 +181,7 @@ type WatermarkState = (Millis, Millis, Vec<WatermarkReport>);
 pub fn global_watermark<'s>(
     reports: StreamVec<'s, Epoch, WatermarkReport>,
     snapshots: &Snapshots,
+    gauges: std::sync::Arc<crate::Gauges>,
 ) -> StreamVec<'s, Epoch, Side> {
     const NAME: &str = "Watermark";
     // Reports all go to worker 0: only its instance has state.
@@ -229,6 +230,9 @@ pub fn global_watermark<'s>(
                     }
                     max_seen = latest.iter().filter_map(|r| r.max_ts).fold(max_seen, Millis::max);
                     last = combine(last, max_seen, &latest);
+                    if last != NO_WATERMARK {
+                        gauges.watermark_ms.store(last, std::sync::atomic::Ordering::Relaxed);
+                    }
                     let mut session = output.session(&cap);
                     session.give(Side::Watermark(last));
                     if checkpoint {

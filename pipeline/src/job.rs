@@ -7,18 +7,15 @@ use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
 use crate::sinks::parquet::ParquetTable;
 use crate::sources::files::{discover, FilePartition, FileSpec};
 use crate::summary::Summary;
-use operators::{Dim, Epoch, Fact, Inputs, Pos, WatermarkReport};
-use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, DeadLetterRow, Event, Topic};
+use operators::driver::{self, Clocks, Counters, Feed, Poll, Setup, Sinks, Source};
+use operators::{Epoch, Pos, Rejected};
+use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandProfile, BrandStatusRow, CareCaseRow, DeadLetterRow, Event};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::input::Input;
-use timely::dataflow::operators::Probe;
-use timely::dataflow::ProbeHandle;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Epochs in flight before the source waits for the dataflow (backpressure).
 const MAX_EPOCHS_IN_FLIGHT: usize = 4;
@@ -79,6 +76,10 @@ struct Tables {
     ch_live: bool,
     summary: Summary,
     error: Option<anyhow::Error>,
+    /// Kill-switch actions, when they are sent (`--fire-actions`, `--serve`).
+    actions: Option<crate::actions::Actions>,
+    /// The input files, by partition number (dead-letter rows name their file).
+    files: Vec<FileSpec>,
 }
 
 impl Tables {
@@ -142,18 +143,348 @@ fn dead_letter(
     }
 }
 
-/// Steps the dataflow until the wall clock reaches `until_ms`; false when a stop signal came
-/// first ([`STOP_SERVING`]).
-fn wait_for_wall_clock(worker: &mut timely::worker::Worker, until_ms: i64) -> bool {
-    loop {
+/// How a replay paces its reading (benchmarks, `demo --follow`); shared by the workers.
+#[derive(Clone)]
+struct Pace {
+    /// `--rate`: facts per second over all workers.
+    rate: Option<f64>,
+    /// Records read by all workers, against [`Pace::started`].
+    paced_read: Arc<AtomicU64>,
+    started: Instant,
+    /// `--speed`: event time per wall-clock time, from the first data epoch every worker
+    /// paces against ([`Pace::origin`]).
+    speed: Option<f64>,
+    origin: Arc<OnceLock<(Instant, Epoch)>>,
+    /// `--follow`: an epoch is read once the wall clock has passed its end.
+    follow: bool,
+}
+
+impl Pace {
+    /// How long epoch `epoch` must still wait before it is read.
+    fn epoch_wait(&self, epoch: Epoch, epoch_ms: i64) -> Duration {
+        let mut left = Duration::ZERO;
+        if let (Some(sp), true) = (self.speed, epoch > 0) {
+            let (t0, e0) = *self.origin.get_or_init(|| (Instant::now(), epoch));
+            let due = Duration::from_secs_f64(epoch.saturating_sub(e0) as f64 * epoch_ms as f64 / 1000.0 / sp);
+            left = due.saturating_sub(t0.elapsed());
+        }
+        if self.follow {
+            let until = (epoch as i64).saturating_add(1).saturating_mul(epoch_ms);
+            left = left.max(Duration::from_millis(until.saturating_sub(now_ms()).max(0) as u64));
+        }
+        left
+    }
+}
+
+/// The file partitions of one worker, read as a [`Source`]: epoch `e` holds each file's records
+/// whose event time falls in `[e·width, (e+1)·width)` ([`FilePartition::peek`]), read file by
+/// file; the next epoch is the earliest one with data in any of the worker's files. Pacing waits
+/// are [`Poll::Again`]. Under `--serve`, worker 0 goes on after its files end, one epoch per
+/// batch of resumes through the API, until [`STOP_SERVING`]. Replay takes no checkpoints: the
+/// cursor is `()`.
+struct FileSource {
+    parts: Vec<FilePartition>,
+    epoch_ms: i64,
+    defaults: Arc<BrandProfile>,
+    pace: Pace,
+    /// Records read by this worker (`--rate` checks every 32).
+    read: u64,
+    /// `--rate`: reading waits until then.
+    rate_due: Option<Duration>,
+    /// The epoch whose pacing wait is over.
+    waited: Option<Epoch>,
+    actions: Option<crate::actions::Actions>,
+    /// Worker 0 under `--serve`.
+    serve: bool,
+    /// `--serve` after the files ended: the last epoch with data, and whether that all input
+    /// was read and processed has been said.
+    serving: Option<(Epoch, bool)>,
+    /// A stop signal ended the input (`--follow`, `--serve`).
+    stopped: bool,
+    /// A file failed to read; reported when the replay ends (the other files are read on).
+    error: Rc<RefCell<Option<anyhow::Error>>>,
+    /// Bytes of input read by all workers (the progress bar, the summary).
+    bytes: Arc<AtomicU64>,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl FileSource {
+    fn fail(&self, e: anyhow::Error) {
+        self.error.borrow_mut().get_or_insert(e);
+    }
+
+    /// A poll once the files ended under `--serve`.
+    fn poll_serving(&mut self, feed: &mut Feed<'_>) -> Poll {
+        let Some((last, said)) = self.serving.as_mut() else { unreachable!("serving") };
+        if !*said && feed.complete(*last) {
+            *said = true;
+            tracing::info!("all input read and processed; serving the API until Ctrl-C");
+        }
         if STOP_SERVING.load(Ordering::SeqCst) {
-            return false;
+            self.stopped = true;
+            return Poll::Sealed;
         }
-        let left = until_ms.saturating_sub(now_ms());
-        if left <= 0 {
-            return true;
+        let resumes = self.actions.as_ref().map(|x| x.take_resumes()).unwrap_or_default();
+        if resumes.is_empty() {
+            return Poll::Again(Duration::from_millis(5));
         }
-        worker.step_or_park(Some(std::time::Duration::from_millis(left.min(200) as u64)));
+        for (brand_id, _) in resumes {
+            feed.resume(brand_id);
+        }
+        Poll::Sealed
+    }
+}
+
+impl Source for FileSource {
+    type Cursor = ();
+
+    fn poll(&mut self, epoch: Epoch, feed: &mut Feed<'_>) -> anyhow::Result<Poll> {
+        if self.serving.is_some() {
+            return Ok(self.poll_serving(feed));
+        }
+        if self.waited != Some(epoch) {
+            if self.pace.follow && STOP_SERVING.load(Ordering::SeqCst) {
+                self.stopped = true;
+                return Ok(Poll::Sealed);
+            }
+            let left = self.pace.epoch_wait(epoch, self.epoch_ms);
+            if !left.is_zero() {
+                return Ok(Poll::Again(left.min(Duration::from_millis(200))));
+            }
+            self.waited = Some(epoch);
+            if let Some(x) = &self.actions {
+                x.note_read(epoch, now_ms());
+            }
+        }
+        if let Some(due) = self.rate_due {
+            let left = due.saturating_sub(self.pace.started.elapsed());
+            if !left.is_zero() {
+                return Ok(Poll::Again(left));
+            }
+            self.rate_due = None;
+        }
+        for p in self.parts.iter_mut() {
+            let before = p.bytes_read;
+            loop {
+                match p.peek(self.epoch_ms, &self.defaults) {
+                    Ok(Some(pending)) if pending.epoch <= epoch => {}
+                    Ok(_) => break,
+                    Err(e) => {
+                        self.error.borrow_mut().get_or_insert(e);
+                        p.finished = true;
+                        break;
+                    }
+                }
+                let line = p.take().expect("peeked");
+                let pos = Pos { partition: p.partition, offset: line.line };
+                feed.record(&mut p.clock, p.spec.topic, pos, line.bytes, line.decoded);
+                if let Some(r) = self.pace.rate {
+                    // Paced reading (benchmarks): `rate` over all workers, the dataflow kept
+                    // moving meanwhile. Checked every 32 records: parking per record costs
+                    // more than the record itself.
+                    self.read += 1;
+                    if self.read % 32 == 0 {
+                        let total = self.pace.paced_read.fetch_add(32, Ordering::Relaxed) + 32;
+                        let due = Duration::from_secs_f64(total as f64 / r);
+                        if due > self.pace.started.elapsed() {
+                            self.rate_due = Some(due);
+                            self.bytes.fetch_add(p.bytes_read - before, Ordering::Relaxed);
+                            return Ok(Poll::Again(Duration::ZERO));
+                        }
+                    }
+                }
+            }
+            self.bytes.fetch_add(p.bytes_read - before, Ordering::Relaxed);
+        }
+        Ok(Poll::Sealed)
+    }
+
+    fn clocks(&self) -> Clocks {
+        let facts = || self.parts.iter().filter(|p| p.spec.topic.is_fact());
+        Clocks {
+            active_min: facts().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
+            any_active: facts().any(|p| !p.finished),
+            max_ts: facts().filter_map(|p| p.clock.seen_max()).max(),
+        }
+    }
+
+    fn cursor(&self) {}
+
+    fn next_epoch(&mut self, epoch: Epoch) -> anyhow::Result<Option<Epoch>> {
+        if self.stopped {
+            return Ok(None);
+        }
+        if self.serving.is_some() {
+            return Ok(Some(epoch + 1));
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.bytes.load(Ordering::Relaxed));
+        }
+        // The reading above peeked past each file's last line, so a file that ended is already
+        // marked finished in the report just sent.
+        let mut next: Option<Epoch> = None;
+        let mut failed = Vec::new();
+        for p in self.parts.iter_mut() {
+            match p.peek(self.epoch_ms, &self.defaults) {
+                Ok(Some(pending)) => next = Some(next.map_or(pending.epoch, |n| n.min(pending.epoch))),
+                Ok(None) => {}
+                Err(e) => {
+                    failed.push(e);
+                    p.finished = true;
+                }
+            }
+        }
+        for e in failed {
+            self.fail(e);
+        }
+        Ok(match next {
+            Some(n) => Some(n.max(epoch + 1)),
+            None if self.serve => {
+                self.serving = Some((epoch, false));
+                Some(epoch + 1)
+            }
+            None => None,
+        })
+    }
+}
+
+impl Sinks for Tables {
+    fn brand_minutes(&mut self, epoch: Epoch, rows: Vec<BrandMinuteRow>) {
+        self.summary.add_brand_minutes(&rows);
+        self.send_rows(&rows, version(epoch, true));
+        let r = self.brand.push(rows);
+        self.check(r)
+    }
+
+    fn ad_minutes(&mut self, epoch: Epoch, rows: Vec<AdMinuteRow>) {
+        self.send_rows(&rows, version(epoch, true));
+        let r = self.ad.push(rows);
+        self.check(r)
+    }
+
+    fn care_cases(&mut self, epoch: Epoch, rows: Vec<CareCaseRow>) {
+        self.summary.add_cases(&rows);
+        self.send_rows(&rows, version(epoch, true));
+        let r = self.cases.push(rows);
+        self.check(r)
+    }
+
+    /// Kill-switch actions as alerts open (SPEC §6).
+    fn alerts_opened(&mut self, epoch: Epoch, rows: Vec<AlertRow>) {
+        for a in &rows {
+            match &self.actions {
+                Some(x) => x.on_alert_opened(a, x.read_at(epoch)),
+                None => tracing::warn!(alert_id = %crate::ids::for_log(&a.alert_id), brand_id = %crate::ids::for_log(&a.brand_id), ad_id = %crate::ids::for_log(&a.ad_id), comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
+            }
+        }
+        self.send_rows(&rows, version(epoch, false));
+        self.summary.alerts_opened += rows.len() as u64;
+    }
+
+    fn alerts(&mut self, epoch: Epoch, mut rows: Vec<AlertRow>) {
+        if let Some(x) = &self.actions {
+            for r in rows.iter_mut() {
+                x.annotate_final(r);
+            }
+        }
+        self.summary.add_alerts(&rows);
+        self.send_rows(&rows, version(epoch, true));
+        let r = self.alerts.push(rows);
+        self.check(r)
+    }
+
+    fn brand_status(&mut self, epoch: Epoch, rows: Vec<BrandStatusRow>) {
+        self.send_rows(&rows, version(epoch, true));
+        let r = self.status.push(rows);
+        self.check(r)
+    }
+
+    fn dead_letters(&mut self, _epoch: Epoch, rows: Vec<Rejected>) {
+        let rows: Vec<DeadLetterRow> = rows
+            .into_iter()
+            .map(|r| dead_letter(&self.files[r.pos.partition as usize], r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw))
+            .collect();
+        self.send_rows(&rows, version(0, true));
+        let r = self.dead.push(rows);
+        self.check(r)
+    }
+
+    // Live changes (only when the ClickHouse sink or the dashboard asks for them): current
+    // values that a later live value or the final row replaces.
+    fn live_brand_minutes(&mut self, epoch: Epoch, rows: Vec<BrandMinuteRow>) {
+        self.send_live_rows(&rows, version(epoch, false))
+    }
+
+    fn live_ad_minutes(&mut self, epoch: Epoch, rows: Vec<AdMinuteRow>) {
+        self.send_live_rows(&rows, version(epoch, false))
+    }
+
+    fn live_care_cases(&mut self, epoch: Epoch, rows: Vec<CareCaseRow>) {
+        self.send_live_rows(&rows, version(epoch, false))
+    }
+
+    fn live_brand_status(&mut self, epoch: Epoch, rows: Vec<BrandStatusRow>) {
+        self.send_live_rows(&rows, version(epoch, false))
+    }
+
+    fn auto_resumed(&mut self, _epoch: Epoch, brands: Vec<String>) {
+        for b in &brands {
+            match &self.actions {
+                Some(x) => x.on_auto_resume(b),
+                None => tracing::info!(brand_id = %crate::ids::for_log(b), "publishing auto-resumed (no crisis active); no action sent"),
+            }
+        }
+    }
+
+    fn dimension(&mut self, pos: Pos, event: &Event) {
+        match event {
+            Event::Brand(b) => {
+                if let Some(x) = &self.actions {
+                    x.note_brand(b);
+                }
+            }
+            Event::Ad(a) => {
+                if let Some(l) = &self.live {
+                    l.ad(&a.ad_id, a.info.as_ref().map(|i| (i.brand_id.as_str(), i.spend_per_hour)));
+                }
+                if let Some(ch) = self.ch.as_mut() {
+                    // Latest wins in position order within the ad's partition.
+                    let r = ch.push_ad(a, pos.offset);
+                    self.check(r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn epoch_read(&mut self, _epoch: Epoch) -> anyhow::Result<()> {
+        if let Some(ch) = self.ch.as_mut() {
+            let r = ch.flush_aged();
+            self.check(r);
+        }
+        Ok(())
+    }
+
+    /// Replay reads every file to its end even when an output failed, so that no worker leaves
+    /// its peers waiting; the first error is reported when the replay ends.
+    fn take_error(&mut self) -> Option<anyhow::Error> {
+        None
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        for r in [self.brand.flush(), self.ad.flush(), self.cases.flush(), self.alerts.flush(), self.status.flush(), self.dead.flush()] {
+            self.check(r);
+        }
+        if let Some(mut ch) = self.ch.take() {
+            let r = ch.flush();
+            self.check(r);
+        }
+        self.summary.rows_brand_minutes = self.brand.written();
+        self.summary.rows_ad_minutes = self.ad.written();
+        self.summary.rows_cases = self.cases.written();
+        self.summary.rows_alerts = self.alerts.written();
+        self.summary.rows_dead = self.dead.written();
+        Ok(())
     }
 }
 
@@ -169,8 +500,10 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let mut params = job.config.params()?;
     // The dashboard shows windows as they fill, not only once final.
     params.live |= job.live.is_some();
-    crate::metrics::set_scorer(&params.scorer);
+    let counters = Arc::new(Counters::default());
+    crate::metrics::set_job(&params, &counters);
     let scorer = params.scorer.clone();
+    let gauges = params.gauges.clone();
     // Refused before anything is read when `out` holds rows (SPEC §9), unless replacing.
     let target = crate::sinks::parquet::rerun::prepare(&job.out, job.replace)?;
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
@@ -188,11 +521,7 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     });
     let bar_worker = bar.clone();
     let epoch_ms = (job.config.replay.epoch_seconds.max(1) * 1000) as i64;
-    let lateness_ms = params.lateness_ms;
-    let jump = params.jump;
-    let defaults = params.defaults.clone();
     let out = target.clone();
-    let counter = read_bytes.clone();
     let ch_sink = if job.config.clickhouse.enabled() {
         Some(Arc::new(ClickHouseSink::start(&job.config.clickhouse)?))
     } else {
@@ -203,15 +532,16 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let live = job.live.clone();
     let ch_live = job.config.clickhouse.live;
     let serve = job.serve;
-    let rate = job.rate.filter(|r| *r > 0.0);
-    // Paced reading: records read by all workers, against one clock, so the total rate is
-    // `rate` whatever the partitions' sizes.
-    let paced_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let started = std::time::Instant::now();
-    let speed = job.speed.filter(|s| *s > 0.0);
-    let follow = job.follow;
-    // `--speed`: the wall clock and the first data epoch every worker paces against.
-    let paced_origin: Arc<std::sync::OnceLock<(std::time::Instant, Epoch)>> = Arc::default();
+    let pace = Pace {
+        rate: job.rate.filter(|r| *r > 0.0),
+        paced_read: Arc::default(),
+        started: Instant::now(),
+        speed: job.speed.filter(|s| *s > 0.0),
+        origin: Arc::default(),
+        follow: job.follow,
+    };
+    let counters_workers = counters.clone();
+    let read_bytes_workers = read_bytes.clone();
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -227,341 +557,67 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
             ch_live,
             summary: Summary::default(),
             error: None,
+            actions: actions.clone(),
+            files: files.clone(),
         }));
-        let names: Vec<FileSpec> = files.clone();
-        let probe = ProbeHandle::new();
-        let (mut facts_in, mut dims_in, mut reports_in) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (facts_in, facts) = scope.new_input::<Fact>();
-            let (dims_in, dims) = scope.new_input::<Dim>();
-            let (reports_in, reports) = scope.new_input::<WatermarkReport>();
-            let outs = operators::brandpulse(Inputs { facts, dims, reports }, params.clone());
-            macro_rules! sink {
-                ($stream:expr, $name:literal, |$t:ident, $rows:ident, $epoch:ident| $body:expr) => {{
-                    let tables = tables.clone();
-                    $stream.probe_with(&probe).sink(Pipeline, $name, move |(input, _frontier)| {
-                        input.for_each(|cap, data| {
-                            let $epoch: Epoch = *cap.least().expect("a time");
-                            let $t = &mut *tables.borrow_mut();
-                            let $rows = std::mem::take(data);
-                            $body
-                        });
-                    });
-                }};
-            }
-            sink!(outs.brand_minutes, "ParquetBrandMinutes", |t, rows, epoch| {
-                t.summary.add_brand_minutes(&rows);
-                t.send_rows(&rows, version(epoch, true));
-                let r = t.brand.push(rows);
-                t.check(r)
-            });
-            sink!(outs.ad_minutes, "ParquetAdMinutes", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, true));
-                let r = t.ad.push(rows);
-                t.check(r)
-            });
-            sink!(outs.care_cases, "ParquetCareCases", |t, rows, epoch| {
-                t.summary.add_cases(&rows);
-                t.send_rows(&rows, version(epoch, true));
-                let r = t.cases.push(rows);
-                t.check(r)
-            });
-            {
-                // Kill-switch actions as alerts open (SPEC §6).
-                let tables = tables.clone();
-                let actions = actions.clone();
-                outs.alerts_opened.probe_with(&probe).sink(Pipeline, "AlertsOpened", move |(input, _frontier)| {
-                    input.for_each(|cap, data| {
-                        let epoch = *cap.least().expect("a time");
-                        for a in data.iter() {
-                            match &actions {
-                                Some(x) => x.on_alert_opened(a, x.read_at(epoch)),
-                                None => tracing::warn!(alert_id = %crate::ids::for_log(&a.alert_id), brand_id = %crate::ids::for_log(&a.brand_id), ad_id = %crate::ids::for_log(&a.ad_id), comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
-                            }
-                        }
-                        let t = &mut *tables.borrow_mut();
-                        t.send_rows(data, version(epoch, false));
-                        t.summary.alerts_opened += data.len() as u64;
-                    });
-                });
-            }
-            {
-                let actions = actions.clone();
-                outs.auto_resumed.probe_with(&probe).sink(Pipeline, "AutoResumed", move |(input, _frontier)| {
-                    input.for_each(|_cap, data| {
-                        for b in data.iter() {
-                            match &actions {
-                                Some(x) => x.on_auto_resume(b),
-                                None => tracing::info!(brand_id = %crate::ids::for_log(b), "publishing auto-resumed (no crisis active); no action sent"),
-                            }
-                        }
-                    });
-                });
-            }
-            let actions_final = actions.clone();
-            sink!(outs.alerts, "ParquetAlerts", |t, rows, epoch| {
-                let mut rows = rows;
-                if let Some(x) = &actions_final {
-                    for r in rows.iter_mut() {
-                        x.annotate_final(r);
-                    }
-                }
-                t.summary.add_alerts(&rows);
-                t.send_rows(&rows, version(epoch, true));
-                let r = t.alerts.push(rows);
-                t.check(r)
-            });
-            sink!(outs.brand_status, "ParquetBrandStatus", |t, rows, epoch| {
-                t.send_rows(&rows, version(epoch, true));
-                let r = t.status.push(rows);
-                t.check(r)
-            });
-            let names_dl = names.clone();
-            sink!(outs.rejected, "ParquetRejected", |t, rows, _epoch| {
-                let rows: Vec<DeadLetterRow> = rows
-                    .into_iter()
-                    .map(|r| {
-                        let spec = &names_dl[r.pos.partition as usize];
-                        t.summary.count_dead(&r.reason);
-                        dead_letter(spec, r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw)
-                    })
-                    .collect();
-                t.send_rows(&rows, version(0, true));
-                let r = t.dead.push(rows);
-                t.check(r)
-            });
-            // Live changes (only when the ClickHouse sink or the dashboard asks for them):
-            // current values that a later live value or the final row replaces.
-            sink!(outs.live_brand_minutes, "LiveBrandMinutes", |t, rows, epoch| {
-                t.send_live_rows(&rows, version(epoch, false))
-            });
-            sink!(outs.live_ad_minutes, "LiveAdMinutes", |t, rows, epoch| {
-                t.send_live_rows(&rows, version(epoch, false))
-            });
-            sink!(outs.live_care_cases, "LiveCareCases", |t, rows, epoch| {
-                t.send_live_rows(&rows, version(epoch, false))
-            });
-            sink!(outs.live_brand_status, "LiveBrandStatus", |t, rows, epoch| {
-                t.send_live_rows(&rows, version(epoch, false))
-            });
-            sink!(outs.duplicates, "Duplicates", |t, rows, _epoch| {
-                t.summary.duplicates += rows.len() as u64;
-            });
-            (facts_in, dims_in, reports_in)
-        });
-
+        let error: Rc<RefCell<Option<anyhow::Error>>> = Rc::default();
         // This worker's partitions.
         let mut parts: Vec<FilePartition> = Vec::new();
         for (i, spec) in files.iter().enumerate() {
             if i % peers == index {
-                match FilePartition::open(i as u32, spec.clone(), lateness_ms, jump) {
+                match FilePartition::open(i as u32, spec.clone(), params.lateness_ms, params.jump) {
                     Ok(p) => parts.push(p),
                     Err(e) => {
-                        tables.borrow_mut().error.get_or_insert(e);
+                        error.borrow_mut().get_or_insert(e);
                     }
                 }
             }
         }
-        // Every worker reports at epoch 0, so the watermark knows all of them from the start.
-        let mut current: Epoch = 0;
-        let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
-        let mut facts_read = 0u64;
-        let mut last_report =
-            WatermarkReport { worker: index, active_min: None, any_active: false, max_ts: None, checkpoint: false };
-        loop {
-            if let (Some(sp), true) = (speed, current > 0) {
-                let (t0, e0) = *paced_origin.get_or_init(|| (std::time::Instant::now(), current));
-                let due = std::time::Duration::from_secs_f64(current.saturating_sub(e0) as f64 * epoch_ms as f64 / 1000.0 / sp);
-                loop {
-                    let left = due.saturating_sub(t0.elapsed());
-                    if left.is_zero() {
-                        break;
-                    }
-                    worker.step_or_park(Some(left));
-                }
-            }
-            if follow && !wait_for_wall_clock(worker, (current as i64 + 1).saturating_mul(epoch_ms)) {
-                break;
-            }
-            if let Some(x) = &actions {
-                x.note_read(current, now_ms());
-            }
-            let mut dead = Vec::new();
-            let mut read_lines = 0u64;
-            let mut late = 0u64;
-            for p in parts.iter_mut() {
-                let before = p.bytes_read;
-                loop {
-                    match p.peek(epoch_ms, &defaults) {
-                        Ok(Some(pending)) if pending.epoch <= current => {}
-                        Ok(_) => break,
-                        Err(e) => {
-                            tables.borrow_mut().error.get_or_insert(e);
-                            p.finished = true;
-                            break;
-                        }
-                    }
-                    let line = p.take().expect("peeked");
-                    read_lines += 1;
-                    if let Some(r) = rate {
-                        // Paced reading (benchmarks): `rate` over all workers, the dataflow
-                        // kept moving meanwhile.
-                        // Checked every 32 records: parking per record costs more than the
-                        // record itself.
-                        facts_read += 1;
-                        if facts_read % 32 == 0 {
-                            let total = paced_read.fetch_add(32, std::sync::atomic::Ordering::Relaxed) + 32;
-                            let due = std::time::Duration::from_secs_f64(total as f64 / r);
-                            loop {
-                                let left = due.saturating_sub(started.elapsed());
-                                if left.is_zero() {
-                                    break;
-                                }
-                                worker.step_or_park(Some(left));
-                            }
-                        }
-                    }
-                    let pos = Pos { partition: p.partition, offset: line.line };
-                    match line.decoded {
-                        Err(e) => dead.push(dead_letter(&p.spec, p.partition, line.line, e.reason.code(), e.detail, &line.bytes)),
-                        Ok(ev) => {
-                            if let Some(ts) = ev.ts() {
-                                if !p.clock.admit(ts) {
-                                    late += 1;
-                                    let detail = format!(
-                                        "ts {} is more than the allowed lateness behind the partition's max {}",
-                                        schemas::time::format_rfc3339(ts),
-                                        p.clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default()
-                                    );
-                                    dead.push(dead_letter(&p.spec, p.partition, line.line, "late".into(), detail, &line.bytes));
-                                    continue;
-                                }
-                            }
-                            match ev {
-                                Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
-                                Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, line.bytes)),
-                                Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
-                                Event::Brand(b) => {
-                                    if let Some(x) = &actions {
-                                        x.note_brand(&b);
-                                    }
-                                    dims_in.send(Dim::Brand(pos, b))
-                                }
-                                Event::Ad(a) => {
-                                    let mut t = tables.borrow_mut();
-                                    if let Some(l) = &t.live {
-                                        l.ad(&a.ad_id, a.info.as_ref().map(|i| (i.brand_id.as_str(), i.spend_per_hour)));
-                                    }
-                                    if let Some(ch) = t.ch.as_mut() {
-                                        // Latest wins in position order within the ad's partition.
-                                        let r = ch.push_ad(&a, line.line);
-                                        t.check(r);
-                                    }
-                                    drop(t);
-                                    dims_in.send(Dim::Ad(pos, a))
-                                }
-                            }
-                        }
-                    }
-                }
-                counter.fetch_add(p.bytes_read - before, Ordering::Relaxed);
-            }
-            let facts: Vec<&FilePartition> = parts.iter().filter(|p| p.spec.topic.is_fact()).collect();
-            let report = WatermarkReport {
-                worker: index,
-                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
-                any_active: facts.iter().any(|p| !p.finished),
-                max_ts: facts.iter().filter_map(|p| p.clock.seen_max()).max(),
-                checkpoint: false,
-            };
-            reports_in.send(report);
-            last_report = report;
-            {
-                let mut t = tables.borrow_mut();
-                t.summary.lines_read += read_lines;
-                t.summary.late += late;
-                for d in &dead {
-                    t.summary.count_dead(&d.reason);
-                }
-                t.send_rows(&dead, version(0, true));
-                if let Some(ch) = t.ch.as_mut() {
-                    let r = ch.flush_aged();
-                    t.check(r);
-                }
-                let r = t.dead.push(dead);
-                t.check(r);
-            }
-            sent.push_back(current);
-            if index == 0 {
-                if let Some(bar) = &bar_worker {
-                    bar.set_position(counter.load(Ordering::Relaxed));
-                }
-            }
-            // The next epoch with data in any of this worker's files. (The consume loop above
-            // peeks past each file's last line, so a file that ended is already marked finished
-            // in the report just sent.)
-            let mut next: Option<Epoch> = None;
-            for p in parts.iter_mut() {
-                match p.peek(epoch_ms, &defaults) {
-                    Ok(Some(pending)) => next = Some(next.map_or(pending.epoch, |n: Epoch| n.min(pending.epoch))),
-                    Ok(None) => {}
-                    Err(e) => {
-                        tables.borrow_mut().error.get_or_insert(e);
-                        p.finished = true;
-                    }
-                }
-            }
-            let Some(next) = next else { break };
-            let next = next.max(current + 1);
-            current = next;
-            facts_in.advance_to(current);
-            dims_in.advance_to(current);
-            reports_in.advance_to(current);
-            while sent.len() > MAX_EPOCHS_IN_FLIGHT {
-                let oldest = sent.pop_front().expect("non-empty");
-                worker.step_while(|| probe.less_equal(&oldest));
-            }
-        }
-        if let (0, true, Some(x)) = (index, serve, &actions) {
-            // `--serve`: worker 0 keeps the dataflow open for resumes through the API (each
-            // in an epoch of its own) until a stop signal; then every state is written final.
-            loop {
-                let resumes = x.take_resumes();
-                if !resumes.is_empty() || current == sent.back().copied().unwrap_or(0) {
-                    current += 1;
-                    facts_in.advance_to(current);
-                    dims_in.advance_to(current);
-                    reports_in.advance_to(current);
-                    for (brand_id, _) in resumes {
-                        dims_in.send(Dim::Resume { brand_id });
-                    }
-                    reports_in.send(last_report);
-                }
-                if STOP_SERVING.load(Ordering::SeqCst) {
-                    break;
-                }
-                worker.step_or_park(Some(std::time::Duration::from_millis(5)));
-            }
-        }
-        drop(facts_in);
-        drop(dims_in);
-        drop(reports_in);
-        worker.step_while(|| !probe.done());
+        let source = FileSource {
+            parts,
+            epoch_ms,
+            defaults: params.defaults.clone(),
+            pace: pace.clone(),
+            read: 0,
+            rate_due: None,
+            waited: None,
+            actions: actions.clone(),
+            serve: serve && index == 0 && actions.is_some(),
+            serving: None,
+            stopped: false,
+            error: error.clone(),
+            bytes: read_bytes_workers.clone(),
+            bar: if index == 0 { bar_worker.clone() } else { None },
+        };
+        let setup = Setup {
+            params: params.clone(),
+            snapshots: operators::checkpoint::Snapshots::new(),
+            // Every worker reports at epoch 0, so the watermark knows all of them from the start.
+            first_epoch: 0,
+            max_in_flight: MAX_EPOCHS_IN_FLIGHT,
+            counters: counters_workers.clone(),
+            checkpoint_due: Box::new(|_| false),
+            max_future_seconds: None,
+        };
+        let driven = driver::drive(worker, setup, source, tables.clone(), &mut |_, (), _, _| Ok(()));
         let mut t = tables.borrow_mut();
-        for r in [t.brand.flush(), t.ad.flush(), t.cases.flush(), t.alerts.flush(), t.status.flush(), t.dead.flush()] {
-            t.check(r);
+        if let Err(e) = driven.as_ref() {
+            t.error.get_or_insert(anyhow::anyhow!("{e:#}"));
         }
-        if let Some(mut ch) = t.ch.take() {
-            let r = ch.flush();
-            t.check(r);
+        if let Some(e) = error.borrow_mut().take() {
+            t.error.get_or_insert(e);
         }
-        t.summary.rows_brand_minutes = t.brand.written();
-        t.summary.rows_ad_minutes = t.ad.written();
-        t.summary.rows_cases = t.cases.written();
-        t.summary.rows_alerts = t.alerts.written();
-        t.summary.rows_dead = t.dead.written();
-        match t.error.take() {
-            Some(e) => Err(format!("{e:#}")),
-            None => Ok(std::mem::take(&mut t.summary)),
+        match (t.error.take(), driven) {
+            (Some(e), _) => Err(format!("{e:#}")),
+            (None, Ok(d)) => {
+                let mut summary = std::mem::take(&mut t.summary);
+                summary.lines_read = d.counts.records_read;
+                summary.late = d.counts.late;
+                summary.duplicates = d.counts.duplicates;
+                summary.dead_letters = d.counts.dead_letters;
+                Ok(summary)
+            }
+            (None, Err(e)) => Err(format!("{e:#}")),
         }
     })
     .map_err(|e| anyhow::anyhow!("starting timely workers: {e}"))?;
@@ -587,9 +643,14 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     }
     total.bytes_read = read_bytes.load(Ordering::Relaxed);
     total.langs = scorer.counts().snapshot();
+    total.watermark_ms = watermark_of(&gauges);
     if target != job.out {
         crate::sinks::parquet::rerun::commit(&job.out)?;
     }
-    let _ = Topic::ALL;
     Ok(total)
+}
+
+/// The watermark a job's gauges hold, if an epoch with data completed.
+pub(crate) fn watermark_of(gauges: &operators::Gauges) -> Option<i64> {
+    Some(gauges.watermark_ms.load(Ordering::Relaxed)).filter(|&w| w != 0)
 }

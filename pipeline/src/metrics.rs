@@ -4,7 +4,10 @@
 //! outputs), never ids.
 
 use std::fmt::Write;
+use operators::driver::{Counters, Counts};
+use operators::Gauges;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Kafka consumer errors (transient; librdkafka retries).
 pub static KAFKA_CONSUMER_ERRORS: AtomicU64 = AtomicU64::new(0);
@@ -16,18 +19,21 @@ pub static KAFKA_DELIVERED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(
 pub static KAFKA_DELIVERY_FAILED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 /// Sends retried because the producer queue was full, by output.
 pub static KAFKA_SEND_RETRIED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-/// Late events (SPEC §3).
-pub static LATE_EVENTS: AtomicU64 = AtomicU64::new(0);
-/// Dropped duplicates.
-pub static DUPLICATE_EVENTS: AtomicU64 = AtomicU64::new(0);
-/// Dead-lettered records.
-pub static DEAD_LETTERS: AtomicU64 = AtomicU64::new(0);
 /// Checkpoints committed.
 pub static CHECKPOINTS: AtomicU64 = AtomicU64::new(0);
 /// Times the sources paused because the dataflow or a sink was behind.
 pub static BACKPRESSURE_PAUSES: AtomicU64 = AtomicU64::new(0);
-/// The global watermark (epoch ms) as last seen by worker 0.
-pub static WATERMARK_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// The running job's counts (records read, late, duplicates, dead letters by reason: kept once,
+/// by the driver's workers) and gauges (the watermark), as [`set_job`] registered them.
+static JOB: std::sync::Mutex<Option<(Arc<Gauges>, Arc<Counters>)>> = std::sync::Mutex::new(None);
+
+/// Makes `/metrics` report the counts and gauges of the job about to run, and the mention
+/// counts of its scorer: the same figures its summary reports.
+pub fn set_job(params: &operators::Params, counters: &Arc<Counters>) {
+    set_scorer(&params.scorer);
+    *JOB.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((params.gauges.clone(), counters.clone()));
+}
 
 /// The scorer of the running job, whose counts `brandpulse_mentions_scored_total{lang}` and
 /// `brandpulse_mentions_unscored_total{lang}` render ([`set_scorer`]).
@@ -55,11 +61,22 @@ pub fn render() -> String {
         "counter",
         g(&KAFKA_CONSUMER_ERRORS),
     );
-    one("brandpulse_late_events_total", "Late events (dead-lettered).", "counter", g(&LATE_EVENTS));
-    one("brandpulse_duplicate_events_total", "Dropped duplicate events.", "counter", g(&DUPLICATE_EVENTS));
-    one("brandpulse_dead_letters_total", "Dead-lettered records.", "counter", g(&DEAD_LETTERS));
+    let (counts, watermark_ms) = match &*JOB.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some((gauges, counters)) => (counters.snapshot(), gauges.watermark_ms.load(Ordering::Relaxed)),
+        None => (Counts::default(), 0),
+    };
+    one("brandpulse_records_read_total", "Input records read (lines, Kafka records).", "counter", counts.records_read);
+    one("brandpulse_late_events_total", "Late events (dead-lettered).", "counter", counts.late);
+    one("brandpulse_duplicate_events_total", "Dropped duplicate events.", "counter", counts.duplicates);
     one("brandpulse_checkpoints_total", "Checkpoints committed.", "counter", g(&CHECKPOINTS));
     one("brandpulse_backpressure_pauses_total", "Source pauses for backpressure.", "counter", g(&BACKPRESSURE_PAUSES));
+    let _ = writeln!(
+        s,
+        "# HELP brandpulse_dead_letters_total Dead-lettered records, by reason.\n# TYPE brandpulse_dead_letters_total counter"
+    );
+    for (reason, n) in &counts.dead_letters {
+        let _ = writeln!(s, "brandpulse_dead_letters_total{{reason=\"{}\"}} {n}", label_value(reason));
+    }
     for (name, arr, help) in [
         ("brandpulse_kafka_delivered_total", &KAFKA_DELIVERED, "Kafka output messages delivered."),
         (
@@ -77,7 +94,7 @@ pub fn render() -> String {
     let _ = writeln!(
         s,
         "# HELP brandpulse_watermark_seconds The global event-time watermark.\n# TYPE brandpulse_watermark_seconds gauge\nbrandpulse_watermark_seconds {}",
-        WATERMARK_MS.load(Ordering::Relaxed) as f64 / 1000.0
+        watermark_ms as f64 / 1000.0
     );
     let langs = SCORER
         .lock()
@@ -96,6 +113,11 @@ pub fn render() -> String {
     }
     crate::actions::render_metrics(&mut s);
     s
+}
+
+/// `v` as a label value of the text format (backslash, quote and newline escaped).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -212,7 +212,8 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     // The dashboard shows windows as they fill, not only once final.
     params.live = true;
     let live = Live::new(config.http.retention_minutes);
-    crate::metrics::set_scorer(&params.scorer);
+    let counters = Arc::new(operators::driver::Counters::default());
+    crate::metrics::set_job(&params, &counters);
     let scorer = params.scorer.clone();
     let workers = job.workers.max(1);
     let partitions = kafka::discover(&config.kafka)?;
@@ -280,6 +281,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
         let index = worker.index();
         let outputs = outputs_w.clone();
         let actions = actions_w.clone(); // kill switch (issue 5)
+        let counters = counters.clone();
         let part = restored.as_ref().as_ref().map(|r| r.parts[index].clone()).unwrap_or_default();
         let result = (|| -> anyhow::Result<Summary> {
             let mut opened = Tables::open(out_dir.as_deref(), index, &part.parquet_seq)?;
@@ -365,6 +367,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     t.status.hold(e, rows)
                 });
                 let names_dl = names.clone();
+                let counters_dl = counters.clone();
                 sink!(outs.rejected, "Rejected", |t, e, rows, kout| {
                     let rows: Vec<DeadLetterRow> = rows
                         .into_iter()
@@ -372,9 +375,8 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                             t.summary.count_dead(&r.reason);
                             if r.reason == "late" {
                                 t.summary.late += 1;
-                                metrics::LATE_EVENTS.fetch_add(1, Ordering::Relaxed);
                             }
-                            metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
+                            counters_dl.dead(&r.reason);
                             let d = dead_letter(&names_dl[r.pos.partition as usize], r.pos.offset as i64, r.reason, r.detail, &r.raw);
                             kout.dead_letter(&d);
                             d
@@ -389,9 +391,10 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                 sink!(outs.live_ad_minutes, "LiveAdMinutes", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
                 sink!(outs.live_care_cases, "LiveCareCases", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
                 sink!(outs.live_brand_status, "LiveBrandStatus", |t, e, rows, kout| t.send_live_rows(&rows, version(e, false)));
+                let counters_dup = counters.clone();
                 sink!(outs.duplicates, "Duplicates", |t, _e, rows, kout| {
                     t.summary.duplicates += rows.len() as u64;
-                    metrics::DUPLICATE_EVENTS.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    counters_dup.duplicates(rows.len() as u64);
                 });
                 (facts_in, dims_in, reports_in)
             });
@@ -449,6 +452,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
             // Sends one decoded record into the dataflow, or returns its dead letter.
             let deliver = |p: &mut Assigned, offset: i64, bytes: &[u8], decoded: schemas::Decoded, facts_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Fact>, dims_in: &mut timely::dataflow::operators::vec::input::Handle<Epoch, Dim>, tables: &mut Tables| {
                 metrics::KAFKA_RECORDS_READ.fetch_add(1, Ordering::Relaxed);
+                counters.read(bytes.len() as u64);
                 tables.summary.lines_read += 1;
                 tables.summary.bytes_read += bytes.len() as u64;
                 let pos = Pos { partition: p.number, offset: offset as u64 };
@@ -475,7 +479,6 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                                     p.clock.max_ts().map(schemas::time::format_rfc3339).unwrap_or_default()
                                 );
                                 tables.summary.late += 1;
-                                metrics::LATE_EVENTS.fetch_add(1, Ordering::Relaxed);
                                 return Some(dead("late".into(), detail));
                             }
                         }
@@ -611,7 +614,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
                     let t = &mut *tables.borrow_mut();
                     for d in &dead_rows {
                         t.summary.count_dead(&d.reason);
-                        metrics::DEAD_LETTERS.fetch_add(1, Ordering::Relaxed);
+                        counters.dead(&d.reason);
                         outputs.dead_letter(d);
                     }
                     t.send_rows(&dead_rows, version(0, true));

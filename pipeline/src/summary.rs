@@ -62,6 +62,9 @@ pub struct Summary {
     /// Mentions (language, scored, unscored), from the scorer's counts
     /// ([`operators::sentiment::LangCounts`]); set once for the whole run, not per worker.
     pub langs: Vec<(&'static str, u64, u64)>,
+    /// The global watermark at the end (epoch ms; `brandpulse_watermark_seconds`), when an
+    /// epoch with data completed; set once for the whole run.
+    pub watermark_ms: Option<i64>,
 }
 
 impl Summary {
@@ -134,6 +137,7 @@ impl Summary {
         self.rows_cases += o.rows_cases;
         self.rows_alerts += o.rows_alerts;
         self.rows_dead += o.rows_dead;
+        self.watermark_ms = self.watermark_ms.max(o.watermark_ms);
         for (lang, scored, unscored) in o.langs {
             match self.langs.iter_mut().find(|(l, _, _)| *l == lang) {
                 Some(e) => {
@@ -184,6 +188,9 @@ impl Summary {
         let _ = writeln!(s, "duplicates dropped: {}   late: {}   dead letters: {}", self.duplicates, self.late, dead);
         for (reason, n) in &self.dead_letters {
             let _ = writeln!(s, "    {reason:<28} {n}");
+        }
+        if let Some(w) = self.watermark_ms {
+            let _ = writeln!(s, "watermark: {}", schemas::time::format_rfc3339(w));
         }
         let _ = writeln!(s, "\nper brand:");
         let _ = writeln!(

@@ -1,22 +1,16 @@
 //! Runs the real dataflow (`brandpulse_operators::brandpulse`) in process over a [`Scenario`],
-//! feeding it like `pipeline/src/job.rs` feeds it from files, and captures every output.
+//! through the job's own epoch driver (`brandpulse_operators::driver::drive`, as `replay` runs
+//! it over files), and captures every output.
 
 use super::gen::Scenario;
+use brandpulse_operators::driver::{self, Clocks, Counters, Feed, Poll, Setup, Source};
 use brandpulse_operators::watermark::PartitionClock;
-use brandpulse_operators::{
-    brandpulse_with, Dim, Epoch, Fact, Gauges, Inputs, Params, Pos, Snapshots, WatermarkReport,
-};
+use brandpulse_operators::{Epoch, Gauges, Params, Pos, Rejected, Snapshots};
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, Event, Topic};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::input::Input;
-use timely::dataflow::operators::Probe;
-use timely::dataflow::{ProbeHandle, StreamVec};
-
-/// The longest a waiting worker parks before it looks at its inputs again.
-const PARK: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// How the source paces the dataflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +77,6 @@ struct Sinks {
     epochs: Arc<Mutex<u64>>,
 }
 
-fn capture<'s, D: Clone + 'static>(stream: StreamVec<'s, Epoch, D>, probe: &ProbeHandle<Epoch>, into: Sink<D>) {
-    stream.probe_with(probe).sink(Pipeline, "OracleCapture", move |(input, _frontier)| {
-        input.for_each(|cap, data| {
-            let t = cap.least().copied().unwrap_or(Epoch::MAX);
-            into.lock().expect("sink lock").extend(data.drain(..).map(|d| (t, d)));
-        });
-    });
-}
-
 /// Serialized bytes of a fact record, as the dead letter and `Fact::Comment` carry them.
 pub fn raw_of(e: &Event) -> Vec<u8> {
     match e {
@@ -156,6 +141,107 @@ pub fn run_restarted(scenario: &Arc<Scenario>, workers: usize, at: Epoch) -> (Ou
     (collect(&first), collect(&upto), e)
 }
 
+/// The scenario's partitions of one worker, as a [`Source`] of the driver: read like the replay
+/// job reads its files (at each epoch every record whose epoch has come; then the next epoch with
+/// data in any of this worker's partitions). The cursor is where each partition stands.
+struct ScenarioSource {
+    scn: Arc<Scenario>,
+    parts: Vec<Part>,
+}
+
+/// Partition `p` of a scenario: the next record to read and its lateness clock.
+#[derive(Clone, Copy)]
+struct Part {
+    p: usize,
+    next: usize,
+    finished: bool,
+    clock: PartitionClock,
+}
+
+/// Where each partition of a worker stood: (partition, next record, clock).
+type Cursor = Vec<(usize, usize, PartitionClock)>;
+
+impl Source for ScenarioSource {
+    type Cursor = Cursor;
+
+    fn poll(&mut self, epoch: Epoch, feed: &mut Feed<'_>) -> anyhow::Result<Poll> {
+        for part in self.parts.iter_mut() {
+            let spec = &self.scn.partitions[part.p];
+            while part.next < spec.records.len() && spec.epochs[part.next] <= epoch {
+                let i = part.next;
+                part.next += 1;
+                let pos = Pos { partition: part.p as u32, offset: i as u64 + 1 };
+                let ev = spec.records[i].clone();
+                feed.record(&mut part.clock, spec.topic, pos, raw_of(&ev), Ok(ev));
+            }
+            if part.next == spec.records.len() {
+                part.finished = true;
+            }
+        }
+        Ok(Poll::Sealed)
+    }
+
+    fn clocks(&self) -> Clocks {
+        let facts = || self.parts.iter().filter(|p| self.scn.partitions[p.p].topic.is_fact());
+        Clocks {
+            active_min: facts().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
+            any_active: facts().any(|p| !p.finished),
+            max_ts: facts().filter_map(|p| p.clock.seen_max()).max(),
+        }
+    }
+
+    fn cursor(&self) -> Cursor {
+        self.parts.iter().map(|p| (p.p, p.next, p.clock)).collect()
+    }
+
+    fn next_epoch(&mut self, epoch: Epoch) -> anyhow::Result<Option<Epoch>> {
+        let next = self.parts.iter().filter(|p| !p.finished).map(|p| self.scn.partitions[p.p].epochs[p.next]).min();
+        Ok(next.map(|n| n.max(epoch + 1)))
+    }
+}
+
+impl driver::Sinks for Sinks {
+    fn brand_minutes(&mut self, epoch: Epoch, rows: Vec<BrandMinuteRow>) {
+        keep(&self.brand_minutes, epoch, rows)
+    }
+    fn ad_minutes(&mut self, epoch: Epoch, rows: Vec<AdMinuteRow>) {
+        keep(&self.ad_minutes, epoch, rows)
+    }
+    fn care_cases(&mut self, epoch: Epoch, rows: Vec<CareCaseRow>) {
+        keep(&self.care_cases, epoch, rows)
+    }
+    fn alerts_opened(&mut self, epoch: Epoch, rows: Vec<AlertRow>) {
+        keep(&self.alerts_opened, epoch, rows)
+    }
+    fn alerts(&mut self, epoch: Epoch, rows: Vec<AlertRow>) {
+        keep(&self.alerts, epoch, rows)
+    }
+    fn brand_status(&mut self, epoch: Epoch, rows: Vec<BrandStatusRow>) {
+        keep(&self.brand_status, epoch, rows)
+    }
+    fn dead_letters(&mut self, epoch: Epoch, rows: Vec<Rejected>) {
+        let rows = rows
+            .into_iter()
+            .map(|r| Dead { topic: r.topic, partition: r.pos.partition, offset: r.pos.offset, reason: r.reason, raw: r.raw })
+            .collect();
+        keep(&self.rejected, epoch, rows)
+    }
+    fn duplicates(&mut self, epoch: Epoch, topics: Vec<Topic>) {
+        keep(&self.duplicates, epoch, topics)
+    }
+    fn take_error(&mut self) -> Option<anyhow::Error> {
+        None
+    }
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+fn keep<T>(into: &Sink<T>, epoch: Epoch, rows: Vec<T>) {
+    into.lock().expect("sink lock").extend(rows.into_iter().map(|r| (epoch, r)));
+}
+
+/// Runs the dataflow through the job's epoch driver ([`driver::drive`]), as `replay` does.
 fn run_raw(
     scenario: &Arc<Scenario>,
     workers: usize,
@@ -170,50 +256,13 @@ fn run_raw(
     let taken_w = taken.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
-        let resume = resume.clone();
         let mine = resume.as_ref().map(|c| c.workers[&index].clone());
         let snapshots = match &mine {
             Some((snaps, _)) => Snapshots::restoring(snaps.clone()),
             None => Snapshots::new(),
         };
         let peers = worker.peers();
-        let scn = scn.clone();
-        let sinks = s2.clone();
-        let probe = ProbeHandle::new();
-        let params = params(&scn);
-        let (mut facts_in, mut dims_in, mut reports_in) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (facts_in, facts) = scope.new_input::<Fact>();
-            let (dims_in, dims) = scope.new_input::<Dim>();
-            let (reports_in, reports) = scope.new_input::<WatermarkReport>();
-            let outs = brandpulse_with(Inputs { facts, dims, reports }, params, &snapshots);
-            capture(outs.brand_minutes, &probe, sinks.brand_minutes.clone());
-            capture(outs.ad_minutes, &probe, sinks.ad_minutes.clone());
-            capture(outs.care_cases, &probe, sinks.care_cases.clone());
-            capture(outs.alerts, &probe, sinks.alerts.clone());
-            capture(outs.alerts_opened, &probe, sinks.alerts_opened.clone());
-            capture(outs.brand_status, &probe, sinks.brand_status.clone());
-            capture(outs.duplicates, &probe, sinks.duplicates.clone());
-            use timely::dataflow::operators::vec::Map;
-            let rejected = outs.rejected.map(|r| Dead {
-                topic: r.topic,
-                partition: r.pos.partition,
-                offset: r.pos.offset,
-                reason: r.reason,
-                raw: r.raw,
-            });
-            capture(rejected, &probe, sinks.rejected.clone());
-            (facts_in, dims_in, reports_in)
-        });
-
-        // This worker's partitions (worker `i % peers` owns partition `i`), read like the replay
-        // job reads its files: at each epoch every record whose epoch has come; then one report;
-        // then on to the next epoch with data in any of this worker's partitions.
-        struct Part {
-            p: usize,
-            next: usize,
-            finished: bool,
-            clock: PartitionClock,
-        }
+        // Worker `i % peers` owns partition `i`.
         let mut parts: Vec<Part> = (0..scn.partitions.len())
             .filter(|i| i % peers == index)
             .map(|p| Part {
@@ -223,8 +272,7 @@ fn run_raw(
                 clock: PartitionClock::new(scn.lateness_ms),
             })
             .collect();
-        snapshots.check_restored().expect("the checkpoint restores");
-        let mut current: Epoch = 0;
+        let mut first_epoch: Epoch = 0;
         if let (Some(c), Some((_, at))) = (&resume, &mine) {
             for part in parts.iter_mut() {
                 let (_, next, clock) = at.iter().find(|(p, _, _)| *p == part.p).copied().expect("saved");
@@ -233,123 +281,39 @@ fn run_raw(
                 part.clock = clock;
             }
             let next = parts.iter().filter(|p| !p.finished).map(|p| scn.partitions[p.p].epochs[p.next]).min();
-            current = next.unwrap_or(c.epoch + 1).max(c.epoch + 1);
-            facts_in.advance_to(current);
-            dims_in.advance_to(current);
-            reports_in.advance_to(current);
+            first_epoch = next.unwrap_or(c.epoch + 1).max(c.epoch + 1);
         }
-        // Where this worker's partitions stood after each epoch it read, for a checkpoint.
-        let mut positions: BTreeMap<Epoch, Vec<(usize, usize, PartitionClock)>> = BTreeMap::new();
         let mut requested = false;
-        let mut checked: Epoch = current;
-        let mut sent: std::collections::VecDeque<Epoch> = std::collections::VecDeque::new();
-        loop {
-            let mut late = Vec::new();
-            for part in parts.iter_mut() {
-                let spec = &scn.partitions[part.p];
-                while part.next < spec.records.len() && spec.epochs[part.next] <= current {
-                    let i = part.next;
-                    part.next += 1;
-                    let pos = Pos { partition: part.p as u32, offset: i as u64 + 1 };
-                    let ev = spec.records[i].clone();
-                    if let Some(ts) = ev.ts() {
-                        if !part.clock.admit(ts) {
-                            late.push((
-                                current,
-                                Dead {
-                                    topic: spec.topic,
-                                    partition: pos.partition,
-                                    offset: pos.offset,
-                                    reason: "late".into(),
-                                    raw: raw_of(&ev),
-                                },
-                            ));
-                            continue;
-                        }
-                    }
-                    match ev {
-                        Event::Mention(m) => facts_in.send(Fact::Mention(pos, m)),
-                        Event::AdComment(c) => {
-                            let raw = serde_json::to_vec(&c).expect("serializable");
-                            facts_in.send(Fact::Comment(pos, c, raw))
-                        }
-                        Event::Care(e) => facts_in.send(Fact::Care(pos, e)),
-                        Event::Brand(b) => dims_in.send(Dim::Brand(pos, b)),
-                        Event::Ad(a) => dims_in.send(Dim::Ad(pos, a)),
-                    }
-                }
-                if part.next == spec.records.len() {
-                    part.finished = true;
-                }
-            }
-            let facts: Vec<&Part> = parts.iter().filter(|p| scn.partitions[p.p].topic.is_fact()).collect();
-            let report = WatermarkReport {
-                worker: index,
-                active_min: facts.iter().filter(|p| !p.finished).filter_map(|p| p.clock.watermark_ts()).min(),
-                any_active: facts.iter().any(|p| !p.finished),
-                max_ts: facts.iter().filter_map(|p| p.clock.seen_max()).max(),
-                checkpoint: index == 0 && !requested && checkpoint_at.is_some_and(|at| current >= at),
-            };
-            requested |= report.checkpoint;
-            positions.insert(current, parts.iter().map(|p| (p.p, p.next, p.clock)).collect());
-            reports_in.send(report);
-            sinks.rejected.lock().expect("lock").extend(late);
-            sent.push_back(current);
-            let next = parts.iter().filter(|p| !p.finished).map(|p| scn.partitions[p.p].epochs[p.next]).min();
-            // After the last epoch, advance once more so that rows written at the end of the
-            // input carry the epoch after the last one.
-            let done = next.is_none();
-            current = next.unwrap_or(current + 1).max(current + 1);
-            facts_in.advance_to(current);
-            dims_in.advance_to(current);
-            reports_in.advance_to(current);
-            match pacing {
-                // Park while waiting (woken by the other workers' messages, 1 ms at most) rather
-                // than spin: tests run side by side on few cores, and a spinning worker holds the
-                // core that the worker it waits for needs.
-                Pacing::Replay => {
-                    while sent.len() > 4 {
-                        let oldest = sent.pop_front().expect("non-empty");
-                        while probe.less_equal(&oldest) {
-                            worker.step_or_park(Some(PARK));
-                        }
-                    }
-                }
-                Pacing::Sync => {
-                    while probe.less_than(&current) {
-                        worker.step_or_park(Some(PARK));
-                    }
-                }
-            }
-            // Every epoch before `current` is complete: take this worker's part of a checkpoint.
-            for e in checked..current {
-                if let Some(snaps) = snapshots.take_epoch(e) {
-                    let at = positions.range(..=e).next_back().map(|(_, v)| v.clone()).expect("read before");
-                    let mut t = taken_w.lock().expect("lock");
-                    t.epoch = e;
-                    t.workers.insert(index, (snaps, at));
-                }
-            }
-            checked = current;
-            if done {
-                break;
-            }
-        }
-        {
-            let mut e = sinks.epochs.lock().expect("lock");
-            *e = (*e).max(current);
-        }
-        drop(facts_in);
-        drop(dims_in);
-        drop(reports_in);
-        worker.step_while(|| !probe.done());
-        // A worker whose partitions ended before the checkpoint epoch takes its part now.
-        if let Some((e, snaps)) = snapshots.take_latest() {
-            let at = positions.range(..=e).next_back().map(|(_, v)| v.clone()).expect("read before");
-            let mut t = taken_w.lock().expect("lock");
+        let setup = Setup {
+            params: params(&scn),
+            snapshots,
+            first_epoch,
+            // Replay: up to 4 epochs in flight, like the replay job; Sync: each epoch completes
+            // before the next is read (and rows written at the end of the input carry the
+            // epoch after the last one).
+            max_in_flight: match pacing {
+                Pacing::Replay => 4,
+                Pacing::Sync => 0,
+            },
+            counters: Arc::new(Counters::default()),
+            checkpoint_due: Box::new(move |e| {
+                let due = !requested && checkpoint_at.is_some_and(|at| e >= at);
+                requested |= due;
+                due
+            }),
+            max_future_seconds: None,
+        };
+        let source = ScenarioSource { scn: scn.clone(), parts };
+        let taken = taken_w.clone();
+        let driven = driver::drive(worker, setup, source, Rc::new(RefCell::new(s2.clone())), &mut |e, at, snaps, _| {
+            let mut t = taken.lock().expect("lock");
             t.epoch = e;
             t.workers.insert(index, (snaps, at));
-        }
+            Ok(())
+        })
+        .expect("the driver runs the scenario");
+        let mut e = s2.epochs.lock().expect("lock");
+        *e = (*e).max(driven.end_epoch);
     })
     .expect("timely starts");
     for r in guards.join() {
