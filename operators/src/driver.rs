@@ -170,6 +170,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// One dead letter of `reason` (`late` counts as a late event too).
+    pub fn dead(&mut self, reason: &str) {
+        if reason == "late" {
+            self.late += 1;
+        }
+        match self.dead_letters.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.dead_letters.insert(reason.to_string(), 1);
+            }
+        }
+    }
+
     /// Adds `o`.
     pub fn merge(&mut self, o: &Counts) {
         self.records_read += o.records_read;
@@ -206,16 +219,9 @@ impl Counters {
     }
     /// One dead letter of `reason` (`late` counts as a late event too).
     pub fn dead(&self, reason: &str) {
-        if reason == "late" {
-            self.late.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut d = self.dead_letters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match d.get_mut(reason) {
-            Some(n) => *n += 1,
-            None => {
-                d.insert(reason.to_string(), 1);
-            }
-        }
+        let mut c = Counts::default();
+        c.dead(reason);
+        self.add(&c);
     }
     /// `n` dropped duplicates.
     pub fn duplicates(&self, n: u64) {
@@ -254,17 +260,8 @@ struct Tally {
 
 impl Tally {
     fn dead(&mut self, reason: &str) {
-        for c in [&mut self.total, &mut self.unpublished] {
-            if reason == "late" {
-                c.late += 1;
-            }
-            match c.dead_letters.get_mut(reason) {
-                Some(n) => *n += 1,
-                None => {
-                    c.dead_letters.insert(reason.to_string(), 1);
-                }
-            }
-        }
+        self.total.dead(reason);
+        self.unpublished.dead(reason);
     }
     fn duplicates(&mut self, n: u64) {
         self.total.duplicates += n;

@@ -215,6 +215,7 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
     let counters = Arc::new(operators::driver::Counters::default());
     crate::metrics::set_job(&params, &counters);
     let scorer = params.scorer.clone();
+    let gauges = params.gauges.clone();
     let workers = job.workers.max(1);
     let partitions = kafka::discover(&config.kafka)?;
     tracing::info!(
@@ -754,5 +755,6 @@ pub fn run(job: RunJob) -> anyhow::Result<Summary> {
         store.mark_finished()?;
     }
     total.langs = scorer.counts().snapshot();
+    total.watermark_ms = crate::job::watermark_of(&gauges);
     Ok(total)
 }
