@@ -371,6 +371,19 @@ pub struct Setup {
     pub max_future_seconds: Option<u64>,
 }
 
+/// The operator snapshots handed to [`drive`] do not restore (they are from another version of
+/// the dataflow); [`drive`] returns it as its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreError(pub String);
+
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
 /// What [`drive`] did on one worker.
 #[derive(Debug, Default)]
 pub struct Driven {
@@ -440,7 +453,7 @@ pub fn drive<S: Source, K: Sinks + 'static>(
         }
         (facts_in, dims_in, reports_in)
     });
-    setup.snapshots.check_restored().map_err(|e| anyhow::anyhow!("{e}"))?;
+    setup.snapshots.check_restored().map_err(RestoreError)?;
 
     let mut epoch = setup.first_epoch;
     let advance = |facts: &mut Handle<Epoch, Fact>, dims: &mut Handle<Epoch, Dim>, reports: &mut Handle<Epoch, WatermarkReport>, e: Epoch| {

@@ -1,15 +1,14 @@
 //! Runs the brandpulse dataflow on timely workers over file partitions, writing Parquet.
 
 use crate::config::Config;
-use crate::live::{Kept, Live};
-use crate::sinks::clickhouse::format::version;
-use crate::sinks::clickhouse::{Buffers, ClickHouseSink};
-use crate::sinks::parquet::ParquetTable;
-use crate::sources::files::{discover, FilePartition, FileSpec};
+use crate::live::Live;
+use crate::sinks::clickhouse::ClickHouseSink;
+use crate::sinks::tables::{Commit, Origin, Outputs, Tables};
+use crate::sources::files::{discover, FilePartition};
 use crate::summary::Summary;
-use operators::driver::{self, Clocks, Counters, Feed, Poll, Setup, Sinks, Source};
-use operators::{Epoch, Pos, Rejected};
-use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandProfile, BrandStatusRow, CareCaseRow, DeadLetterRow, Event};
+use operators::driver::{self, Clocks, Counters, Feed, Poll, Setup, Source};
+use operators::{Epoch, Pos};
+use schemas::BrandProfile;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -19,8 +18,6 @@ use std::time::{Duration, Instant};
 
 /// Epochs in flight before the source waits for the dataflow (backpressure).
 const MAX_EPOCHS_IN_FLIGHT: usize = 4;
-/// Raw bytes kept in a dead-letter row.
-const MAX_RAW_BYTES: usize = 64 * 1024;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -61,86 +58,8 @@ pub struct ReplayJob {
 /// Ends a `--serve` replay (SIGINT/SIGTERM).
 pub static STOP_SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-struct Tables {
-    brand: ParquetTable<BrandMinuteRow>,
-    ad: ParquetTable<AdMinuteRow>,
-    cases: ParquetTable<CareCaseRow>,
-    alerts: ParquetTable<AlertRow>,
-    status: ParquetTable<BrandStatusRow>,
-    dead: ParquetTable<DeadLetterRow>,
-    /// This worker's ClickHouse buffers, when a ClickHouse sink is configured.
-    ch: Option<Buffers>,
-    /// The dashboard's live state, when served.
-    live: Option<Arc<Live>>,
-    /// ClickHouse takes live changes too (`clickhouse.live`).
-    ch_live: bool,
-    summary: Summary,
-    error: Option<anyhow::Error>,
-    /// Kill-switch actions, when they are sent (`--fire-actions`, `--serve`).
-    actions: Option<crate::actions::Actions>,
-    /// The input files, by partition number (dead-letter rows name their file).
-    files: Vec<FileSpec>,
-}
-
-impl Tables {
-    /// Hands rows to the dashboard's live state and the ClickHouse buffers (when configured);
-    /// blocks while ClickHouse's queue is full.
-    fn send_rows<T: schemas::TableRow + Kept>(&mut self, rows: &[T], version: u64) {
-        if let Some(live) = &self.live {
-            live.keep(rows, version);
-        }
-        if let Some(ch) = self.ch.as_mut() {
-            if let Err(e) = ch.push(rows, version) {
-                self.error.get_or_insert(e);
-            }
-        }
-    }
-
-    /// Hands live changes to the dashboard's live state, and to ClickHouse when it asks for
-    /// them (`clickhouse.live`).
-    fn send_live_rows<T: schemas::TableRow + Kept>(&mut self, rows: &[T], version: u64) {
-        if let Some(live) = &self.live {
-            live.keep(rows, version);
-        }
-        if !self.ch_live {
-            return;
-        }
-        if let Some(ch) = self.ch.as_mut() {
-            if let Err(e) = ch.push(rows, version) {
-                self.error.get_or_insert(e);
-            }
-        }
-    }
-
-    fn check<T>(&mut self, r: anyhow::Result<T>) {
-        if let Err(e) = r {
-            self.error.get_or_insert(e);
-        }
-    }
-}
-
 pub(crate) fn now_ms() -> i64 {
     operators::system_clock()
-}
-
-fn dead_letter(
-    spec: &FileSpec,
-    partition: u32,
-    line: u64,
-    reason: String,
-    detail: String,
-    raw: &[u8],
-) -> DeadLetterRow {
-    DeadLetterRow {
-        topic: spec.topic.name().to_string(),
-        source: spec.path.display().to_string(),
-        partition: partition as i32,
-        offset: line as i64,
-        reason,
-        detail,
-        raw: raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
-        recorded_at: now_ms(),
-    }
 }
 
 /// How a replay paces its reading (benchmarks, `demo --follow`); shared by the workers.
@@ -348,146 +267,6 @@ impl Source for FileSource {
     }
 }
 
-impl Sinks for Tables {
-    fn brand_minutes(&mut self, epoch: Epoch, rows: Vec<BrandMinuteRow>) {
-        self.summary.add_brand_minutes(&rows);
-        self.send_rows(&rows, version(epoch, true));
-        let r = self.brand.push(rows);
-        self.check(r)
-    }
-
-    fn ad_minutes(&mut self, epoch: Epoch, rows: Vec<AdMinuteRow>) {
-        self.send_rows(&rows, version(epoch, true));
-        let r = self.ad.push(rows);
-        self.check(r)
-    }
-
-    fn care_cases(&mut self, epoch: Epoch, rows: Vec<CareCaseRow>) {
-        self.summary.add_cases(&rows);
-        self.send_rows(&rows, version(epoch, true));
-        let r = self.cases.push(rows);
-        self.check(r)
-    }
-
-    /// Kill-switch actions as alerts open (SPEC §6).
-    fn alerts_opened(&mut self, epoch: Epoch, rows: Vec<AlertRow>) {
-        for a in &rows {
-            match &self.actions {
-                Some(x) => x.on_alert_opened(a, x.read_at(epoch)),
-                None => tracing::warn!(alert_id = %crate::ids::for_log(&a.alert_id), brand_id = %crate::ids::for_log(&a.brand_id), ad_id = %crate::ids::for_log(&a.ad_id), comments = a.comments, neg_share = a.neg_share, risk_share = a.risk_share, action = ?a.action, status = %a.action_status, "ad-comment crisis opened; replay is history: no action sent (--fire-actions sends them)"),
-            }
-        }
-        self.send_rows(&rows, version(epoch, false));
-        self.summary.alerts_opened += rows.len() as u64;
-    }
-
-    fn alerts(&mut self, epoch: Epoch, mut rows: Vec<AlertRow>) {
-        if let Some(x) = &self.actions {
-            for r in rows.iter_mut() {
-                x.annotate_final(r);
-            }
-        }
-        self.summary.add_alerts(&rows);
-        self.send_rows(&rows, version(epoch, true));
-        let r = self.alerts.push(rows);
-        self.check(r)
-    }
-
-    fn brand_status(&mut self, epoch: Epoch, rows: Vec<BrandStatusRow>) {
-        self.send_rows(&rows, version(epoch, true));
-        let r = self.status.push(rows);
-        self.check(r)
-    }
-
-    fn dead_letters(&mut self, _epoch: Epoch, rows: Vec<Rejected>) {
-        let rows: Vec<DeadLetterRow> = rows
-            .into_iter()
-            .map(|r| dead_letter(&self.files[r.pos.partition as usize], r.pos.partition, r.pos.offset, r.reason, r.detail, &r.raw))
-            .collect();
-        self.send_rows(&rows, version(0, true));
-        let r = self.dead.push(rows);
-        self.check(r)
-    }
-
-    // Live changes (only when the ClickHouse sink or the dashboard asks for them): current
-    // values that a later live value or the final row replaces.
-    fn live_brand_minutes(&mut self, epoch: Epoch, rows: Vec<BrandMinuteRow>) {
-        self.send_live_rows(&rows, version(epoch, false))
-    }
-
-    fn live_ad_minutes(&mut self, epoch: Epoch, rows: Vec<AdMinuteRow>) {
-        self.send_live_rows(&rows, version(epoch, false))
-    }
-
-    fn live_care_cases(&mut self, epoch: Epoch, rows: Vec<CareCaseRow>) {
-        self.send_live_rows(&rows, version(epoch, false))
-    }
-
-    fn live_brand_status(&mut self, epoch: Epoch, rows: Vec<BrandStatusRow>) {
-        self.send_live_rows(&rows, version(epoch, false))
-    }
-
-    fn auto_resumed(&mut self, _epoch: Epoch, brands: Vec<String>) {
-        for b in &brands {
-            match &self.actions {
-                Some(x) => x.on_auto_resume(b),
-                None => tracing::info!(brand_id = %crate::ids::for_log(b), "publishing auto-resumed (no crisis active); no action sent"),
-            }
-        }
-    }
-
-    fn dimension(&mut self, pos: Pos, event: &Event) {
-        match event {
-            Event::Brand(b) => {
-                if let Some(x) = &self.actions {
-                    x.note_brand(b);
-                }
-            }
-            Event::Ad(a) => {
-                if let Some(l) = &self.live {
-                    l.ad(&a.ad_id, a.info.as_ref().map(|i| (i.brand_id.as_str(), i.spend_per_hour)));
-                }
-                if let Some(ch) = self.ch.as_mut() {
-                    // Latest wins in position order within the ad's partition.
-                    let r = ch.push_ad(a, pos.offset);
-                    self.check(r);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn epoch_read(&mut self, _epoch: Epoch) -> anyhow::Result<()> {
-        if let Some(ch) = self.ch.as_mut() {
-            let r = ch.flush_aged();
-            self.check(r);
-        }
-        Ok(())
-    }
-
-    /// Replay reads every file to its end even when an output failed, so that no worker leaves
-    /// its peers waiting; the first error is reported when the replay ends.
-    fn take_error(&mut self) -> Option<anyhow::Error> {
-        None
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        for r in [self.brand.flush(), self.ad.flush(), self.cases.flush(), self.alerts.flush(), self.status.flush(), self.dead.flush()] {
-            self.check(r);
-        }
-        if let Some(mut ch) = self.ch.take() {
-            let r = ch.flush();
-            self.check(r);
-        }
-        self.summary.rows_brand_minutes = self.brand.written();
-        self.summary.rows_ad_minutes = self.ad.written();
-        self.summary.rows_cases = self.cases.written();
-        self.summary.rows_alerts = self.alerts.written();
-        self.summary.rows_dead = self.dead.written();
-        Ok(())
-    }
-}
-
 /// Runs a replay to completion and returns the merged summary.
 ///
 /// # Errors
@@ -545,21 +324,17 @@ pub fn run_replay(job: ReplayJob) -> anyhow::Result<Summary> {
     let guards = timely::execute(timely::Config::process(job.workers.max(1)), move |worker| {
         let index = worker.index();
         let peers = worker.peers();
-        let tables = Rc::new(RefCell::new(Tables {
-            brand: ParquetTable::new(&out, index),
-            ad: ParquetTable::new(&out, index),
-            cases: ParquetTable::new(&out, index),
-            alerts: ParquetTable::new(&out, index),
-            status: ParquetTable::new(&out, index),
-            dead: ParquetTable::new(&out, index),
+        let outputs = Outputs {
             ch: ch_workers.as_ref().map(|s| s.buffers()),
-            live: live.clone(),
             ch_live,
-            summary: Summary::default(),
-            error: None,
+            live: live.clone(),
             actions: actions.clone(),
-            files: files.clone(),
-        }));
+            kafka: None,
+            resumes: false,
+            stop_on_error: false,
+        };
+        let opened = Tables::open(Some(&out), index, None, Commit::AsComplete, Origin::Files(files.clone()), outputs);
+        let tables = Rc::new(RefCell::new(opened.map_err(|e| format!("{e:#}"))?));
         let error: Rc<RefCell<Option<anyhow::Error>>> = Rc::default();
         // This worker's partitions.
         let mut parts: Vec<FilePartition> = Vec::new();

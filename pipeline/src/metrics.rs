@@ -21,8 +21,6 @@ pub static KAFKA_DELIVERY_FAILED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64
 pub static KAFKA_SEND_RETRIED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 /// Checkpoints committed.
 pub static CHECKPOINTS: AtomicU64 = AtomicU64::new(0);
-/// Times the sources paused because the dataflow or a sink was behind.
-pub static BACKPRESSURE_PAUSES: AtomicU64 = AtomicU64::new(0);
 
 /// The running job's counts (records read, late, duplicates, dead letters by reason: kept once,
 /// by the driver's workers) and gauges (the watermark), as [`set_job`] registered them.
@@ -61,15 +59,17 @@ pub fn render() -> String {
         "counter",
         g(&KAFKA_CONSUMER_ERRORS),
     );
-    let (counts, watermark_ms) = match &*JOB.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-        Some((gauges, counters)) => (counters.snapshot(), gauges.watermark_ms.load(Ordering::Relaxed)),
-        None => (Counts::default(), 0),
+    let (counts, pauses, watermark_ms) = match &*JOB.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some((gauges, counters)) => {
+            (counters.snapshot(), counters.backpressure_pauses(), gauges.watermark_ms.load(Ordering::Relaxed))
+        }
+        None => (Counts::default(), 0, 0),
     };
     one("brandpulse_records_read_total", "Input records read (lines, Kafka records).", "counter", counts.records_read);
     one("brandpulse_late_events_total", "Late events (dead-lettered).", "counter", counts.late);
     one("brandpulse_duplicate_events_total", "Dropped duplicate events.", "counter", counts.duplicates);
     one("brandpulse_checkpoints_total", "Checkpoints committed.", "counter", g(&CHECKPOINTS));
-    one("brandpulse_backpressure_pauses_total", "Source pauses for backpressure.", "counter", g(&BACKPRESSURE_PAUSES));
+    one("brandpulse_backpressure_pauses_total", "Source pauses for backpressure.", "counter", pauses);
     let _ = writeln!(
         s,
         "# HELP brandpulse_dead_letters_total Dead-lettered records, by reason.\n# TYPE brandpulse_dead_letters_total counter"

@@ -68,11 +68,6 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts a dead letter.
-    pub fn count_dead(&mut self, reason: &str) {
-        *self.dead_letters.entry(reason.to_string()).or_default() += 1;
-    }
-
     /// Adds final brand-minute rows.
     pub fn add_brand_minutes(&mut self, rows: &[BrandMinuteRow]) {
         for r in rows {

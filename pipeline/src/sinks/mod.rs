@@ -2,3 +2,4 @@
 pub mod clickhouse;
 pub mod kafka;
 pub mod parquet;
+pub mod tables;

@@ -15,6 +15,7 @@
 
 pub mod catch_up;
 pub mod config;
+pub mod input;
 
 use anyhow::Context;
 use config::{KafkaConfig, StartFrom};
