@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! signed_struct {
     ($(#[$m:meta])* $name:ident { $( $(#[$fm:meta])* $f:ident : $t:ty ),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
         pub struct $name { $( $(#[$fm])* pub $f: $t, )* }
         impl $name {
             /// Adds `other` times `sign` (+1 insert, −1 retract).
@@ -17,6 +17,37 @@ macro_rules! signed_struct {
             /// Whether every field is zero.
             pub fn is_zero(&self) -> bool {
                 *self == Self::default()
+            }
+        }
+        // The aggregate is a differential dataflow *difference*: an update `(key, time, agg)`
+        // adds `agg` to the key's window, a retraction adds its negation, and differential
+        // consolidates the updates of a key and time by summing them.
+        impl differential_dataflow::difference::IsZero for $name {
+            fn is_zero(&self) -> bool {
+                $name::is_zero(self)
+            }
+        }
+        impl differential_dataflow::difference::Semigroup for $name {
+            fn plus_equals(&mut self, rhs: &Self) {
+                self.add(rhs, 1);
+            }
+        }
+        impl differential_dataflow::difference::Monoid for $name {
+            fn zero() -> Self {
+                Self::default()
+            }
+        }
+        impl differential_dataflow::difference::Abelian for $name {
+            fn negate(&mut self) {
+                $( self.$f = -self.$f; )*
+            }
+        }
+        impl differential_dataflow::difference::Multiply<isize> for $name {
+            type Output = Self;
+            fn multiply(self, rhs: &isize) -> Self {
+                let mut out = Self::default();
+                out.add(&self, *rhs as i64);
+                out
             }
         }
     };

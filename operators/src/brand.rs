@@ -1,5 +1,6 @@
-//! The brand store: brand-minute windows, care contributions, care_cases rows, alerts and the
-//! kill-switch plan, brand status (SPEC §5, §6).
+//! The brand store: care contributions to the brand-minute windows, care_cases rows, alerts and
+//! the kill-switch plan, brand status (SPEC §5, §6). The windows themselves are kept by
+//! [`crate::windows`].
 
 use crate::ads::CrisisEvent;
 use crate::agg::BrandAgg;
@@ -19,15 +20,6 @@ use timely::dataflow::StreamVec;
 /// Input of [`brand_store`], routed by brand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum BrandIn {
-    /// A signed change of a window.
-    Delta {
-        /// Brand.
-        brand_id: String,
-        /// Window start.
-        minute: Millis,
-        /// Change.
-        agg: BrandAgg,
-    },
     /// A case update.
     Case(CaseMsg),
     /// A case source change.
@@ -44,7 +36,6 @@ pub enum BrandIn {
 impl BrandIn {
     fn brand_id(&self) -> &str {
         match self {
-            BrandIn::Delta { brand_id, .. } => brand_id,
             BrandIn::Case(c) => &c.brand_id,
             BrandIn::Kind(k) => &k.brand_id,
             BrandIn::Crisis(c) => c.brand_id(),
@@ -56,6 +47,8 @@ impl BrandIn {
 /// Outputs of [`brand_store`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum BrandOut {
+    /// A signed contribution of a case to a brand-minute window (for [`crate::windows`]).
+    Delta(crate::windows::WindowKey, BrandAgg),
     /// A final brand_metrics_minute row.
     Minute(BrandMinuteRow),
     /// A final care_cases row (evicted, or at the end of the input).
@@ -90,20 +83,12 @@ pub fn brand_store<'s>(
     let logic = BrandStore {
         params,
         brands: FxHashMap::default(),
-        windows: BTreeMap::new(),
         cases: FxHashMap::default(),
         pauses: FxHashMap::default(),
         open_alerts: FxHashMap::default(),
-        gauge_windows: Default::default(),
-        live_dirty: FxHashSet::default(),
+        deltas: Vec::new(),
     };
     epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, snapshots, logic)
-}
-
-#[derive(Default, Serialize, Deserialize)]
-struct Window {
-    agg: BrandAgg,
-    frts: BTreeMap<Millis, i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -135,13 +120,11 @@ struct Pause {
 struct BrandStore {
     params: Params,
     brands: FxHashMap<String, Arc<BrandProfile>>,
-    windows: BTreeMap<(Millis, String), Window>,
     cases: FxHashMap<String, CaseEntry>,
     pauses: FxHashMap<String, Pause>,
     open_alerts: FxHashMap<String, AlertRow>,
-    gauge_windows: crate::types::GaugeShare,
-    /// Windows changed in the current epoch (live changes only; empty between epochs, not state).
-    live_dirty: FxHashSet<(Millis, String)>,
+    /// Window updates of the current epoch (empty between epochs, not state).
+    deltas: Vec<BrandOut>,
 }
 
 impl BrandStore {
@@ -149,30 +132,12 @@ impl BrandStore {
         self.brands.get(brand_id).cloned().unwrap_or_else(|| self.params.defaults.clone())
     }
 
-    fn apply(
-        &mut self,
-        brand_id: &str,
-        minute: Millis,
-        agg: &BrandAgg,
-        frt: Option<Millis>,
-        sign: i64,
-        prev_w: Millis,
-    ) {
-        if self.params.is_final(minute, prev_w) {
-            return; // final rows never change
-        }
-        if self.params.live {
-            self.live_dirty.insert((minute, brand_id.to_string()));
-        }
-        let w = self.windows.entry((minute, brand_id.to_string())).or_default();
-        w.agg.add(agg, sign);
-        if let Some(f) = frt {
-            let c = w.frts.entry(f).or_default();
-            *c += sign;
-            if *c == 0 {
-                w.frts.remove(&f);
-            }
-        }
+    /// Sends `sign` times a contribution to its window (the window ignores it once final).
+    fn apply(&mut self, brand_id: &str, minute: Millis, agg: &BrandAgg, frt: Option<Millis>, sign: i64) {
+        let mut diff = BrandAgg::default();
+        diff.add(agg, sign);
+        let key = ((minute, brand_id.to_string()), frt.unwrap_or(crate::windows::NO_FRT));
+        self.deltas.push(BrandOut::Delta(key, diff));
     }
 
     fn contribution(&self, e: &CaseEntry) -> Vec<(Millis, BrandAgg, Option<Millis>)> {
@@ -201,16 +166,16 @@ impl BrandStore {
         v
     }
 
-    fn recontribute(&mut self, case_id: &str, prev_w: Millis) {
+    fn recontribute(&mut self, case_id: &str) {
         let Some(entry) = self.cases.get(case_id) else { return };
         let new = self.contribution(entry);
         let brand = entry.summary.brand_id.clone();
         let old = std::mem::replace(&mut self.cases.get_mut(case_id).expect("exists").contrib, new.clone());
         for (m, a, f) in old {
-            self.apply(&brand, m, &a, f, -1, prev_w);
+            self.apply(&brand, m, &a, f, -1);
         }
         for (m, a, f) in new {
-            self.apply(&brand, m, &a, f, 1, prev_w);
+            self.apply(&brand, m, &a, f, 1);
         }
     }
 
@@ -242,19 +207,6 @@ impl BrandStore {
             source_event_id: s.source_event_id.clone(),
             source_kind: e.kind().map(|k| k.name().to_string()),
         }
-    }
-
-    fn emit_window(brand_id: &str, minute: Millis, w: Window, out: &mut Vec<BrandOut>) {
-        if w.agg.is_zero() && w.frts.is_empty() {
-            return;
-        }
-        let mut frts = Vec::new();
-        for (f, c) in w.frts {
-            for _ in 0..c.max(0) {
-                frts.push(f);
-            }
-        }
-        out.push(BrandOut::Minute(w.agg.to_row(brand_id, minute, &frts)));
     }
 
     fn on_crisis(&mut self, c: CrisisEvent, out: &mut Vec<BrandOut>) {
@@ -309,23 +261,10 @@ impl BrandStore {
 }
 
 impl BrandStore {
-    /// Live changes of an epoch: current values of the windows and cases that changed, cases whose
-    /// SLA status the watermark changed, and the brands' status. A window whose contributions
-    /// were all retracted is emitted with zeros (a sink keeping current values must overwrite it).
+    /// Live changes of an epoch: current rows of the cases that changed, cases whose SLA status
+    /// the watermark changed, and the brands' status (the windows' live values come from
+    /// [`crate::windows`]).
     fn emit_live(&mut self, cases: &[String], prev_w: Millis, w: Millis, touched: bool, out: &mut Vec<BrandOut>) {
-        let mut keys: Vec<(Millis, String)> = self.live_dirty.drain().collect();
-        keys.sort();
-        for key in keys {
-            if let Some(win) = self.windows.get(&key) {
-                let mut frts = Vec::new();
-                for (f, c) in &win.frts {
-                    for _ in 0..(*c).max(0) {
-                        frts.push(*f);
-                    }
-                }
-                out.push(BrandOut::LiveMinute(win.agg.to_row(&key.1, key.0, &frts)));
-            }
-        }
         let mut ids: FxHashSet<&str> = cases.iter().map(|c| c.as_str()).collect();
         if w != prev_w {
             for (id, e) in &self.cases {
@@ -408,7 +347,6 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         let mut crises = Vec::new();
         for i in input.data {
             match i {
-                BrandIn::Delta { brand_id, minute, agg } => self.apply(&brand_id, minute, &agg, None, 1, prev_w),
                 BrandIn::Case(c) => cases.push(c),
                 BrandIn::Kind(k) => kinds.push(k),
                 BrandIn::Crisis(c) => crises.push(c),
@@ -446,7 +384,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                 (None, _) => {
                     if let Some(e) = self.cases.remove(&msg.case_id) {
                         for (m, a, f) in e.contrib {
-                            self.apply(&msg.brand_id, m, &a, f, -1, prev_w);
+                            self.apply(&msg.brand_id, m, &a, f, -1);
                         }
                     }
                     dirty.remove(&msg.case_id);
@@ -472,7 +410,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         let live_cases: Vec<String> = if self.params.live { dirty.iter().cloned().collect() } else { Vec::new() };
         let touched = !dirty.is_empty() || !evicted.is_empty() || !crises.is_empty();
         for case_id in dirty {
-            self.recontribute(&case_id, prev_w);
+            self.recontribute(&case_id);
         }
         for case_id in evicted {
             if let Some(e) = self.cases.remove(&case_id) {
@@ -488,20 +426,10 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
         if self.params.live {
             self.emit_live(&live_cases, prev_w, input.watermark, touched, out);
         }
-        while let Some((&(minute, _), _)) = self.windows.first_key_value() {
-            if !self.params.is_final(minute, input.watermark) {
-                break;
-            }
-            let ((minute, brand_id), w) = self.windows.pop_first().expect("non-empty");
-            Self::emit_window(&brand_id, minute, w, out);
-        }
-        self.gauge_windows.set(&self.params.gauges.windows, self.windows.len());
+        out.append(&mut self.deltas);
     }
 
     fn on_end(&mut self, watermark: Millis, out: &mut Vec<BrandOut>) {
-        while let Some(((minute, brand_id), w)) = self.windows.pop_first() {
-            Self::emit_window(&brand_id, minute, w, out);
-        }
         let status = self.status_rows(watermark);
         let mut cases: Vec<_> = self.cases.drain().collect();
         cases.sort_by(|a, b| a.0.cmp(&b.0));
@@ -512,16 +440,14 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
             out.push(BrandOut::Alert(row));
         }
         out.extend(status.into_iter().map(BrandOut::Status));
-        self.gauge_windows.set(&self.params.gauges.windows, 0);
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        encode(&(&self.brands, &self.windows, &self.cases, &self.pauses, &self.open_alerts))
+        encode(&(&self.brands, &self.cases, &self.pauses, &self.open_alerts))
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), String> {
-        (self.brands, self.windows, self.cases, self.pauses, self.open_alerts) = decode(state)?;
-        self.gauge_windows.set(&self.params.gauges.windows, self.windows.len());
+        (self.brands, self.cases, self.pauses, self.open_alerts) = decode(state)?;
         Ok(())
     }
 }

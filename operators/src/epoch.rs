@@ -10,7 +10,7 @@ use crate::checkpoint::{decode, encode, Snapshots};
 use crate::types::{Epoch, Millis, Pos, Side, NO_WATERMARK};
 use schemas::BrandRow;
 use std::collections::BTreeMap;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
@@ -55,12 +55,47 @@ pub fn epoch_operator<'s, D, O, L>(
     route: impl Fn(&D) -> u64 + 'static,
     side: StreamVec<'s, Epoch, Side>,
     snapshots: &Snapshots,
-    mut logic: L,
+    logic: L,
 ) -> StreamVec<'s, Epoch, O>
 where
     D: ExchangeData + Clone,
     O: Clone + 'static,
     L: EpochLogic<D, O>,
+{
+    let exchange = Exchange::new(move |d: &D| route(d));
+    epoch_operator_core(name, data, exchange, side, snapshots, logic)
+}
+
+/// As [`epoch_operator`], for records that are already on the worker that owns their key (the
+/// output of a differential arrangement, which exchanged them by key): no exchange.
+pub fn epoch_operator_local<'s, D, O, L>(
+    name: &str,
+    data: StreamVec<'s, Epoch, D>,
+    side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
+    logic: L,
+) -> StreamVec<'s, Epoch, O>
+where
+    D: Clone + 'static,
+    O: Clone + 'static,
+    L: EpochLogic<D, O>,
+{
+    epoch_operator_core(name, data, Pipeline, side, snapshots, logic)
+}
+
+fn epoch_operator_core<'s, D, O, L, P>(
+    name: &str,
+    data: StreamVec<'s, Epoch, D>,
+    pact: P,
+    side: StreamVec<'s, Epoch, Side>,
+    snapshots: &Snapshots,
+    mut logic: L,
+) -> StreamVec<'s, Epoch, O>
+where
+    D: Clone + 'static,
+    O: Clone + 'static,
+    L: EpochLogic<D, O>,
+    P: ParallelizationContract<Epoch, Vec<D>>,
 {
     let mut restored_wm = NO_WATERMARK;
     if let Some(bytes) = snapshots.register(name) {
@@ -74,8 +109,7 @@ where
     }
     let snapshots = snapshots.clone();
     let op_name = name.to_string();
-    let exchange = Exchange::new(move |d: &D| route(d));
-    data.binary_frontier(side, exchange, Pipeline, name, move |cap, _info| {
+    data.binary_frontier(side, pact, Pipeline, name, move |cap, _info| {
         let mut keep = Some(cap);
         let mut stash: BTreeMap<Epoch, Stashed<D>> = BTreeMap::new();
         let mut last_wm = restored_wm;

@@ -7,6 +7,7 @@ use crate::checkpoint::Snapshots;
 use crate::dedup::{dedup, Accepted};
 use crate::types::{Dim, Epoch, Fact, Params, Rejected, Side, WatermarkReport};
 use crate::watermark::global_watermark;
+use crate::windows::{brand_windows, window_updates, NO_FRT};
 use schemas::{AdMinuteRow, AlertRow, BrandMinuteRow, BrandStatusRow, CareCaseRow, Topic};
 use timely::dataflow::operators::vec::{Broadcast, Map, Partition};
 use timely::dataflow::operators::Concat;
@@ -131,16 +132,15 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
     });
     let kinds = source_join(sources.concat(requests), side.clone(), snapshots, params.clone());
 
-    let brand_in = mention_aggs
+    let [ads_to_windows, crises] = split(ads_to_brand, |a: &AdsOut| match a {
+        AdsOut::BrandDelta { .. } => 0,
+        _ => 1,
+    });
+    let brand_in = crises
         .flat_map(|a| match a {
-            Accepted::MentionAgg { brand_id, minute, agg } => Some(BrandIn::Delta { brand_id, minute, agg }),
-            _ => None,
-        })
-        .concat(ads_to_brand.flat_map(|a| match a {
-            AdsOut::BrandDelta { brand_id, minute, agg } => Some(BrandIn::Delta { brand_id, minute, agg }),
             AdsOut::Crisis(c) => Some(BrandIn::Crisis(c)),
             _ => None,
-        }))
+        })
         .concat(case_msgs.flat_map(|c| match c {
             CareOut::Case(m) => Some(BrandIn::Case(m)),
             CareOut::Request(_) => None,
@@ -150,9 +150,30 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
             Dim::Resume { brand_id } => Some(BrandIn::Resume { brand_id }),
             _ => None,
         }));
+    let [care_deltas, store_out] = split(brand_store(brand_in, side.clone(), snapshots, params.clone()), |b| match b {
+        BrandOut::Delta(..) => 0,
+        _ => 1,
+    });
+
+    // The brand-minute windows on differential dataflow: mentions, ad comments and care
+    // contributions are updates of one collection (see `windows.rs`).
+    let window_updates = window_updates(mention_aggs, |a| match a {
+        Accepted::MentionAgg { brand_id, minute, agg } => Some((((minute, brand_id), NO_FRT), agg)),
+        _ => None,
+    })
+    .concat(window_updates(ads_to_windows, |a| match a {
+        AdsOut::BrandDelta { brand_id, minute, agg } => Some((((minute, brand_id), NO_FRT), agg)),
+        _ => None,
+    }))
+    .concat(window_updates(care_deltas, |b| match b {
+        BrandOut::Delta(key, agg) => Some((key, agg)),
+        _ => None,
+    }));
+    let brand_out = store_out.concat(brand_windows(window_updates, side, snapshots, params));
+
     let [minutes, care_rows, opened, alerts, status, live_brand, resumed] =
-        split(brand_store(brand_in, side, snapshots, params), |b: &BrandOut| match b {
-            BrandOut::Minute(_) => 0,
+        split(brand_out, |b: &BrandOut| match b {
+            BrandOut::Delta(..) | BrandOut::Minute(_) => 0,
             BrandOut::Case(_) => 1,
             BrandOut::AlertOpened(_) => 2,
             BrandOut::Alert(_) => 3,

@@ -17,6 +17,7 @@ pub mod job;
 pub mod sentiment;
 pub mod types;
 pub mod watermark;
+pub mod windows;
 
 pub use checkpoint::Snapshots;
 pub use job::{brandpulse, brandpulse_with, Inputs, Outputs};
