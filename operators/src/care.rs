@@ -314,8 +314,8 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
 pub enum SourceIn {
     /// A counted mention or comment.
     Source {
-        /// Event id.
-        event_id: String,
+        /// The event id's [`source_key`].
+        key: u128,
         /// ts.
         ts: Millis,
         /// Kind.
@@ -359,8 +359,8 @@ pub fn source_join<'s>(
         "SourceJoin",
         input,
         |i: &SourceIn| match i {
-            SourceIn::Source { event_id, .. } => route(event_id),
-            SourceIn::Request(r) => route(&r.source_event_id),
+            SourceIn::Source { key, .. } => *key as u64,
+            SourceIn::Request(r) => source_key(&r.source_event_id) as u64,
         },
         side,
         snapshots,
@@ -373,18 +373,20 @@ type RequestKey = (String, String, Millis); // case, brand, opened
 #[derive(Serialize, Deserialize)]
 enum Expiring {
     Source(u128),
-    Request(String, RequestKey),
+    Request(u128, RequestKey),
 }
 
-fn source_key(event_id: &str) -> u128 {
+/// The key of a source event id in the join: a fingerprint, so the mentions and comments held
+/// for `2L` and the exchange carry no strings.
+pub fn source_key(event_id: &str) -> u128 {
     crate::types::fingerprint("source", event_id)
 }
 
 struct SourceJoin {
     params: Params,
     sources: FxHashMap<u128, Vec<(Millis, SourceKind)>>,
-    requests: FxHashMap<String, FxHashMap<RequestKey, i64>>,
-    emitted: FxHashMap<String, FxHashMap<(String, String), SourceKind>>,
+    requests: FxHashMap<u128, FxHashMap<RequestKey, i64>>,
+    emitted: FxHashMap<u128, FxHashMap<(String, String), SourceKind>>,
     expiry: BTreeMap<Millis, Vec<Expiring>>,
     gauge: crate::types::GaugeShare,
 }
@@ -392,31 +394,30 @@ struct SourceJoin {
 impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
     fn on_epoch(&mut self, input: EpochInput<SourceIn>, out: &mut Vec<KindDiff>) {
         let l = self.params.lateness_ms;
-        let mut touched: FxHashSet<String> = FxHashSet::default();
+        let mut touched: FxHashSet<u128> = FxHashSet::default();
         for i in input.data {
             match i {
-                SourceIn::Source { event_id, ts, kind } => {
+                SourceIn::Source { key, ts, kind } => {
                     // Expiry by minute bucket: one entry list per minute, not per event time.
                     let at = window_start(ts.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
-                    let key = source_key(&event_id);
                     self.expiry.entry(at).or_default().push(Expiring::Source(key));
                     self.sources.entry(key).or_default().push((ts, kind));
-                    if self.requests.contains_key(&event_id) {
-                        touched.insert(event_id);
+                    if self.requests.contains_key(&key) {
+                        touched.insert(key);
                     }
                 }
                 SourceIn::Request(r) => {
+                    let eid = source_key(&r.source_event_id);
                     let key = (r.case_id, r.brand_id, r.opened_at);
-                    *self.requests.entry(r.source_event_id.clone()).or_default().entry(key.clone()).or_default() +=
-                        r.diff;
+                    *self.requests.entry(eid).or_default().entry(key.clone()).or_default() += r.diff;
                     let at = window_start(r.opened_at.saturating_add(2 * l)) + schemas::time::MINUTE_MS;
-                    self.expiry.entry(at).or_default().push(Expiring::Request(r.source_event_id.clone(), key));
-                    touched.insert(r.source_event_id);
+                    self.expiry.entry(at).or_default().push(Expiring::Request(eid, key));
+                    touched.insert(eid);
                 }
             }
         }
         for eid in touched {
-            let sources = self.sources.get(&source_key(&eid)).map(Vec::as_slice).unwrap_or(&[]);
+            let sources = self.sources.get(&eid).map(Vec::as_slice).unwrap_or(&[]);
             let mut now: FxHashMap<(String, String), SourceKind> = FxHashMap::default();
             if let Some(reqs) = self.requests.get_mut(&eid) {
                 reqs.retain(|_, c| *c != 0);

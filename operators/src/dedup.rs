@@ -1,6 +1,7 @@
 //! Dedup by `(topic, event_id)` (SPEC §3), sentiment enrichment (§4) and per-epoch mention pre-aggregation.
 
 use crate::agg::BrandAgg;
+use crate::care::source_key;
 use crate::checkpoint::{decode, encode, Snapshots};
 use crate::epoch::{epoch_operator, EpochInput, EpochLogic};
 use crate::types::{route, Epoch, Fact, Millis, Params, Pos, Rejected, Side};
@@ -61,8 +62,8 @@ pub enum Accepted {
     Care(Pos, CareEvent),
     /// A counted mention or comment, as a possible case source.
     Source {
-        /// Its event id.
-        event_id: String,
+        /// Its event id's key in the source join ([`crate::care::source_key`]).
+        key: u128,
         /// Its ts.
         ts: Millis,
         /// Mention or comment.
@@ -130,11 +131,11 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                     let s = self.params.scorer.score_mention(&m.text, m.lang.as_deref(), m.sentiment);
                     let agg = mentions.entry((m.brand_id, minute)).or_default();
                     agg.add(&BrandAgg::mention(s, m.reach), 1);
-                    out.push(Accepted::Source { event_id: m.event_id, ts, kind: SourceKind::Mention });
+                    out.push(Accepted::Source { key: source_key(&m.event_id), ts, kind: SourceKind::Mention });
                 }
                 Fact::Comment(pos, c, raw) => {
                     let s = c.sentiment.or_else(|| self.params.scorer.score(&c.text, c.lang.as_deref()));
-                    out.push(Accepted::Source { event_id: c.event_id.clone(), ts, kind: SourceKind::AdComment });
+                    out.push(Accepted::Source { key: source_key(&c.event_id), ts, kind: SourceKind::AdComment });
                     out.push(Accepted::Comment(ScoredComment { pos, comment: c, sentiment: s, raw }));
                 }
                 Fact::Care(pos, e) => out.push(Accepted::Care(pos, e)),

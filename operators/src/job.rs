@@ -123,7 +123,7 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         });
 
     let sources = sources.flat_map(|a| match a {
-        Accepted::Source { event_id, ts, kind } => Some(SourceIn::Source { event_id, ts, kind }),
+        Accepted::Source { key, ts, kind } => Some(SourceIn::Source { key, ts, kind }),
         _ => None,
     });
     let requests = requests.flat_map(|c| match c {
