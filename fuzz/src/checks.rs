@@ -185,7 +185,7 @@ pub fn decode_dataflow(data: &[u8]) {
                 match ev {
                     Event::Mention(m) => {
                         admitted_mentions += 1;
-                        facts_in.send(Fact::Mention(pos, m))
+                        facts_in.send(Fact::Mention(pos, m, r.bytes.clone()))
                     }
                     Event::AdComment(c) => facts_in.send(Fact::Comment(pos, c, r.bytes.clone())),
                     Event::Care(e) => facts_in.send(Fact::Care(pos, e)),

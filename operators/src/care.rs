@@ -386,7 +386,8 @@ struct SourceJoin {
     params: Params,
     sources: FxHashMap<u128, Vec<(Millis, SourceKind)>>,
     requests: FxHashMap<u128, FxHashMap<RequestKey, i64>>,
-    emitted: FxHashMap<u128, FxHashMap<(String, String), SourceKind>>,
+    /// The kind emitted for each (case, brand) of a source id, with the request's opened time.
+    emitted: FxHashMap<u128, FxHashMap<(String, String), (SourceKind, Millis)>>,
     expiry: BTreeMap<Millis, Vec<Expiring>>,
     gauge: crate::types::GaugeShare,
 }
@@ -418,32 +419,41 @@ impl EpochLogic<SourceIn, KindDiff> for SourceJoin {
         }
         for eid in touched {
             let sources = self.sources.get(&eid).map(Vec::as_slice).unwrap_or(&[]);
-            let mut now: FxHashMap<(String, String), SourceKind> = FxHashMap::default();
+            let before = self.emitted.remove(&eid).unwrap_or_default();
+            let mut now: FxHashMap<(String, String), (SourceKind, Millis)> = FxHashMap::default();
             if let Some(reqs) = self.requests.get_mut(&eid) {
                 reqs.retain(|_, c| *c != 0);
                 for ((case_id, brand_id, opened), _) in reqs.iter() {
                     let near = |k: SourceKind| sources.iter().any(|(ts, kind)| *kind == k && (ts - opened).abs() <= l);
-                    let kind = if near(SourceKind::Mention) {
+                    // A match once made stays while its request (same opened time) does: the
+                    // source that made it may have left this state (2L after its ts), and a
+                    // later fact with the same id (a copy read after dedup forgot the first)
+                    // must not undo it. Counted facts are never uncounted, so the match holds.
+                    let key = (case_id.clone(), brand_id.clone());
+                    let kept = before.get(&key).filter(|(_, o)| o == opened).map(|(k, _)| *k);
+                    let kind = if near(SourceKind::Mention) || kept == Some(SourceKind::Mention) {
                         Some(SourceKind::Mention)
-                    } else if near(SourceKind::AdComment) {
+                    } else if near(SourceKind::AdComment) || kept == Some(SourceKind::AdComment) {
                         Some(SourceKind::AdComment)
                     } else {
                         None
                     };
                     if let Some(k) = kind {
-                        now.insert((case_id.clone(), brand_id.clone()), k);
+                        now.insert(key, (k, *opened));
                     }
                 }
             }
-            let before = self.emitted.remove(&eid).unwrap_or_default();
-            for ((case_id, brand_id), kind) in &before {
-                if now.get(&(case_id.clone(), brand_id.clone())) != Some(kind) {
-                    out.push(KindDiff { brand_id: brand_id.clone(), case_id: case_id.clone(), kind: *kind, diff: -1 });
+            let kind_of = |m: &FxHashMap<(String, String), (SourceKind, Millis)>, key: &(String, String)| {
+                m.get(key).map(|(k, _)| *k)
+            };
+            for (key, (kind, _)) in &before {
+                if kind_of(&now, key) != Some(*kind) {
+                    out.push(KindDiff { brand_id: key.1.clone(), case_id: key.0.clone(), kind: *kind, diff: -1 });
                 }
             }
-            for ((case_id, brand_id), kind) in &now {
-                if before.get(&(case_id.clone(), brand_id.clone())) != Some(kind) {
-                    out.push(KindDiff { brand_id: brand_id.clone(), case_id: case_id.clone(), kind: *kind, diff: 1 });
+            for (key, (kind, _)) in &now {
+                if kind_of(&before, key) != Some(*kind) {
+                    out.push(KindDiff { brand_id: key.1.clone(), case_id: key.0.clone(), kind: *kind, diff: 1 });
                 }
             }
             if !now.is_empty() {

@@ -127,7 +127,7 @@ impl EpochLogic<Fact, Accepted> for Dedup {
             self.seen.insert(key, ());
             self.expiry.entry(minute).or_default().push(key);
             match fact {
-                Fact::Mention(_, m) => {
+                Fact::Mention(_, m, _) => {
                     let s = self.params.scorer.score_mention(&m.text, m.lang.as_deref(), m.sentiment);
                     let agg = mentions.entry((m.brand_id, minute)).or_default();
                     agg.add(&BrandAgg::mention(s, m.reach), 1);
@@ -174,12 +174,11 @@ impl EpochLogic<Fact, Accepted> for Dedup {
     }
 }
 
-/// A fact's bytes for a dead-letter record: comments keep the bytes read; mentions and care
+/// A fact's bytes for a dead-letter record: mentions and comments keep the bytes read; care
 /// events (rejected here only when their window was already final) are re-encoded as JSON.
 pub fn raw_json(fact: &Fact) -> Vec<u8> {
     let r = match fact {
-        Fact::Mention(_, m) => serde_json::to_vec(m),
-        Fact::Comment(_, _, raw) => return raw.clone(),
+        Fact::Mention(_, _, raw) | Fact::Comment(_, _, raw) => return raw.clone(),
         Fact::Care(_, e) => serde_json::to_vec(e),
     };
     r.unwrap_or_default()

@@ -320,7 +320,7 @@ impl Feed<'_> {
             }
         }
         match ev {
-            Event::Mention(m) => self.facts.send(Fact::Mention(pos, m)),
+            Event::Mention(m) => self.facts.send(Fact::Mention(pos, m, bytes)),
             Event::AdComment(c) => self.facts.send(Fact::Comment(pos, c, bytes)),
             Event::Care(e) => self.facts.send(Fact::Care(pos, e)),
             dim @ (Event::Brand(_) | Event::Ad(_)) => {

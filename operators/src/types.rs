@@ -42,8 +42,8 @@ pub struct Pos {
 /// A decoded fact with its position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Fact {
-    /// A mention.
-    Mention(Pos, Mention),
+    /// A mention, with its raw bytes (for its dead letter should its window be final).
+    Mention(Pos, Mention, Vec<u8>),
     /// An ad comment, with its raw bytes (kept for the dead letter should its ad never arrive).
     Comment(Pos, AdComment, Vec<u8>),
     /// A care event.
@@ -54,7 +54,7 @@ impl Fact {
     /// Event time.
     pub fn ts(&self) -> Millis {
         match self {
-            Fact::Mention(_, m) => m.ts,
+            Fact::Mention(_, m, _) => m.ts,
             Fact::Comment(_, c, _) => c.ts,
             Fact::Care(_, e) => e.ts,
         }
@@ -62,13 +62,13 @@ impl Fact {
     /// Position.
     pub fn pos(&self) -> Pos {
         match self {
-            Fact::Mention(p, _) | Fact::Comment(p, _, _) | Fact::Care(p, _) => *p,
+            Fact::Mention(p, _, _) | Fact::Comment(p, _, _) | Fact::Care(p, _) => *p,
         }
     }
     /// Dedup id.
     pub fn event_id(&self) -> &str {
         match self {
-            Fact::Mention(_, m) => &m.event_id,
+            Fact::Mention(_, m, _) => &m.event_id,
             Fact::Comment(_, c, _) => &c.event_id,
             Fact::Care(_, e) => &e.event_id,
         }

@@ -62,6 +62,55 @@ pub fn window_updates<'s, D: 'static>(
 /// Keeps the brand-minute windows: consolidates `updates` per window and epoch in differential,
 /// then emits `BrandOut::Minute` when a window is final and `BrandOut::LiveMinute` for windows
 /// that changed (with `Params::live`).
+///
+/// # Examples
+/// Two mentions in the minute at 0, one of them retracted in the next epoch (a correction); the
+/// watermark of the second epoch makes the window final (lateness 0 here), so one row with one
+/// mention comes out.
+/// ```
+/// use brandpulse_operators::agg::BrandAgg;
+/// use brandpulse_operators::brand::BrandOut;
+/// use brandpulse_operators::windows::{brand_windows, NO_FRT};
+/// use brandpulse_operators::{Params, Side, Snapshots};
+/// use differential_dataflow::input::Input as _;
+/// use timely::dataflow::operators::capture::{Capture, Extract};
+/// use timely::dataflow::operators::vec::Map;
+/// use timely::dataflow::operators::Input as _;
+///
+/// let out = timely::example(|scope| {
+///     let params = Params {
+///         lateness_ms: 0,
+///         jump: Default::default(),
+///         case_ttl_ms: 86_400_000,
+///         defaults: Default::default(),
+///         scorer: brandpulse_operators::sentiment::Scorer::english_only(),
+///         clock: || 0,
+///         gauges: Default::default(),
+///         live: false,
+///     };
+///     let (mut updates, collection) = scope.new_collection();
+///     let (mut side, side_stream) = scope.new_input::<Vec<Side>>();
+///     let rows = brand_windows(collection, side_stream, &Snapshots::new(), params)
+///         .flat_map(|out| match out {
+///             BrandOut::Minute(r) => Some((r.brand_id, r.mentions, r.mentions_positive, r.reach_sum)),
+///             _ => None,
+///         })
+///         .capture();
+///     let window = ((0i64, "acme".to_string()), NO_FRT);
+///     let (a, b) = (BrandAgg::mention(Some(0.5), Some(10)), BrandAgg::mention(Some(-0.5), Some(5)));
+///     updates.update_at(window.clone(), 0u64, a);
+///     updates.update_at(window.clone(), 0u64, b);
+///     let mut retract = BrandAgg::default();
+///     retract.add(&b, -1);
+///     updates.update_at(window, 1u64, retract);
+///     side.send(Side::Watermark(30_000)); // epoch 0: the window is open
+///     side.advance_to(1);
+///     side.send(Side::Watermark(60_000)); // epoch 1: final (60 s past its start, L = 0)
+///     rows
+/// });
+/// let rows: Vec<_> = out.extract().into_iter().flat_map(|(_, rows)| rows).collect();
+/// assert_eq!(rows, vec![("acme".to_string(), 1, 1, 10)]);
+/// ```
 pub fn brand_windows<'s>(
     updates: VecCollection<'s, Epoch, WindowKey, BrandAgg>,
     side: StreamVec<'s, Epoch, Side>,

@@ -3,8 +3,8 @@
 use crate::error::{DecodeError, Reason};
 use crate::events::*;
 use crate::time::EventTime;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The largest `text` accepted, in bytes (SPEC §2).
@@ -44,7 +44,7 @@ pub fn decode(topic: Topic, bytes: &[u8], defaults: &BrandProfile) -> Decoded {
         ));
     }
     match topic {
-        Topic::Mentions => parse::<RawMention>(bytes)?.validate().map(Event::Mention),
+        Topic::Mentions => parse::<RawMention<'_>>(bytes)?.validate().map(Event::Mention),
         Topic::AdComments => parse::<RawAdComment>(bytes)?.validate().map(Event::AdComment),
         Topic::CareEvents => parse::<RawCare>(bytes)?.validate().map(Event::Care),
         Topic::Brands => parse::<RawBrand>(bytes)?.validate(defaults).map(Event::Brand),
@@ -52,7 +52,7 @@ pub fn decode(topic: Topic, bytes: &[u8], defaults: &BrandProfile) -> Decoded {
     }
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first != Some(b'{') {
         return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
@@ -64,6 +64,12 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     if let Ok(v) = serde_json::from_slice::<T>(bytes) {
         return Ok(v);
     }
+    parse_slow(bytes)
+}
+
+/// [`parse`] of a record that failed: tracks the field path to name the reason.
+#[cold]
+fn parse_slow<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -143,36 +149,38 @@ fn check_sentiment(s: Option<f64>) -> Result<Option<f64>, DecodeError> {
     }
 }
 
+/// A mention as read: the fields that are validated but not kept (and the text, kept only when
+/// it must be scored) are borrowed from the record's bytes, not copied.
 #[derive(Deserialize)]
-struct RawMention {
+struct RawMention<'a> {
     event_id: Option<String>,
     ts: Option<EventTime>,
     brand_id: Option<String>,
-    platform: Option<String>,
-    author_id: Option<String>,
-    text: Option<String>,
+    #[serde(borrow)]
+    platform: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    author_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
     lang: Option<String>,
     sentiment: Option<f64>,
     reach: Option<u64>,
-    country: Option<String>,
+    #[serde(borrow, rename = "country")]
+    _country: Option<Cow<'a, str>>,
 }
 
-impl RawMention {
+impl RawMention<'_> {
     fn validate(self) -> Result<Mention, DecodeError> {
         let text = required(self.text, "text")?;
         check_text(&text)?;
-        Ok(Mention {
-            event_id: non_empty(required(self.event_id, "event_id")?, "event_id")?,
-            ts: required(self.ts, "ts")?.0,
-            brand_id: non_empty(required(self.brand_id, "brand_id")?, "brand_id")?,
-            platform: required(self.platform, "platform")?,
-            author_id: required(self.author_id, "author_id")?,
-            text,
-            lang: self.lang,
-            sentiment: check_sentiment(self.sentiment)?,
-            reach: self.reach,
-            country: self.country,
-        })
+        let event_id = non_empty(required(self.event_id, "event_id")?, "event_id")?;
+        let ts = required(self.ts, "ts")?.0;
+        let brand_id = non_empty(required(self.brand_id, "brand_id")?, "brand_id")?;
+        required(self.platform, "platform")?;
+        required(self.author_id, "author_id")?;
+        let sentiment = check_sentiment(self.sentiment)?;
+        let text = if sentiment.is_some() { String::new() } else { text.into_owned() };
+        Ok(Mention { event_id, ts, brand_id, text, lang: self.lang, sentiment, reach: self.reach })
     }
 }
 

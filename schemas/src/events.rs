@@ -226,7 +226,9 @@ pub struct AdRow {
     pub info: Option<Arc<AdInfo>>,
 }
 
-/// A social mention.
+/// A social mention: the fields the dataflow uses. `platform`, `author_id` and `country` are
+/// validated by [`crate::decode`] (present where required, strings) but not kept: no metric
+/// reads them, and the record's raw bytes travel with it for its dead letter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mention {
     /// Unique id (dedup key).
@@ -235,11 +237,8 @@ pub struct Mention {
     pub ts: Millis,
     /// Brand mentioned.
     pub brand_id: String,
-    /// Platform.
-    pub platform: String,
-    /// Author.
-    pub author_id: String,
-    /// Text (at most 64 KiB).
+    /// Text (at most 64 KiB), kept only when it must be scored: empty when the mention carries
+    /// an upstream `sentiment`.
     pub text: String,
     /// Language, ISO 639-1, when given.
     pub lang: Option<String>,
@@ -247,8 +246,6 @@ pub struct Mention {
     pub sentiment: Option<f64>,
     /// Reach.
     pub reach: Option<u64>,
-    /// Country.
-    pub country: Option<String>,
 }
 
 /// A comment on an ad.

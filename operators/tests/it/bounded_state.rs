@@ -86,15 +86,13 @@ fn run(minutes: i64) -> (Vec<Sample>, Sample, usize) {
                         event_id: format!("m-{m}-{b}-{k}"),
                         ts: base + k * 5_000,
                         brand_id: format!("b{b}"),
-                        platform: "x".into(),
-                        author_id: "u".into(),
                         text: "ok".into(),
                         lang: None,
                         sentiment: Some(0.3),
                         reach: Some(10),
-                        country: None,
                     };
-                    facts.send(Fact::Mention(pos(), mention));
+                    let raw = serde_json::to_vec(&mention).expect("serializable");
+                    facts.send(Fact::Mention(pos(), mention, raw));
                 }
                 let care = |kind, ts, n: i64| CareEvent {
                     event_id: format!("e-{m}-{b}-{n}"),

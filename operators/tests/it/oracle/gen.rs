@@ -258,17 +258,18 @@ pub fn scenario(seed: u64) -> Scenario {
             let ts = T0 + rng.gen_range(0..span);
             let sentiment = random_sentiment(&mut rng);
             let seq = drafts.len();
+            let brand_id = pick(&mut rng, &all_brands).clone();
+            // The mention's author is no longer kept (`Mention` holds what the dataflow reads);
+            // it is still drawn, in its old place, so that every seed makes the same scenario.
+            let _author = rng.gen_range(0..50);
             let m = Mention {
                 event_id: format!("m-{seq}"),
                 ts,
-                brand_id: pick(&mut rng, &all_brands).clone(),
-                platform: "twitter".into(),
-                author_id: format!("u-{}", rng.gen_range(0..50)),
+                brand_id,
                 text: "a mention".into(),
                 lang: Some(if sentiment.is_some() { "en" } else { "de" }.into()),
                 sentiment,
                 reach: rng.gen_bool(0.8).then(|| rng.gen_range(0..5000)),
-                country: None,
             };
             let arrival = ts + arrival_delay(&mut rng, lateness);
             drafts.push(Draft { part, arrival, seq, event: Event::Mention(m) });

@@ -8,11 +8,17 @@
 //! with its neighbours instead of holding the rest of the file back until its epoch, and the rows do not depend on how files are spread over workers. A topic may be
 //! split into partition files `<topic>.<n>.ndjson[.gz]` (e.g. one per Kafka partition), each its
 //! own partition. Not supported: other compressions.
+//!
+//! A file is read in order by the worker that owns it, but its lines are decoded in batches on
+//! every core (rayon): one large file (the usual replay of one topic) does not leave the other
+//! cores idle. Decoding is a pure function of the line, so the batches change nothing but speed:
+//! each line still enters the jump rule's look-ahead one at a time, in file order.
 
 use anyhow::Context;
 use operators::watermark::{JumpRule, PartitionClock};
 use operators::Epoch;
 use schemas::{BrandProfile, Decoded, Topic};
+use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -111,7 +117,24 @@ pub struct FilePartition {
     last_epoch: Epoch,
     /// Bytes read so far (uncompressed).
     pub bytes_read: u64,
+    /// The line being read.
+    scratch: Vec<u8>,
+    /// Lines read and decoded (in a batch) that have not entered the look-ahead yet.
+    decoded: VecDeque<Decoded1>,
+    /// A read error met while filling a batch: reported once the lines before it are taken.
+    batch_error: Option<anyhow::Error>,
+    /// No more lines in the file (the batches may still hold some).
+    raw_eof: bool,
 }
+
+/// A line decoded in a batch: number, bytes, record, `ts`.
+type Decoded1 = (u64, Vec<u8>, Decoded, Option<i64>);
+
+/// Lines decoded together (on every core); also bounded by [`BATCH_BYTES`].
+const BATCH_LINES: usize = 8192;
+const BATCH_BYTES: usize = 4 << 20;
+/// Lines one rayon task decodes at least (a task per line would cost more than the line).
+const MIN_LINES_PER_TASK: usize = 512;
 
 /// The replay epoch of an event time: `ts / epoch_ms`, never before the file's previous line.
 fn epoch_of(ts: i64, epoch_ms: i64, last: Epoch) -> Epoch {
@@ -152,6 +175,10 @@ impl FilePartition {
             pending: None,
             last_epoch: 0,
             bytes_read: 0,
+            scratch: Vec::with_capacity(1024),
+            decoded: VecDeque::new(),
+            batch_error: None,
+            raw_eof: false,
         })
     }
 
@@ -189,36 +216,78 @@ impl FilePartition {
         Ok(self.pending.as_ref())
     }
 
-    /// Reads and decodes one line into the look-ahead (or notes the end of the file).
+    /// Moves the next decoded line into the look-ahead, admitting its `ts` to the placement
+    /// clock (or notes the end of the file).
+    ///
+    /// # Errors
+    /// A read error, after every line read before it was moved.
     fn read_line(&mut self, defaults: &BrandProfile) -> anyhow::Result<()> {
-        let mut buf = Vec::new();
-        let read = self
-            .reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading {} after line {}", self.spec.path.display(), self.line))?;
-        if read == 0 {
+        if self.decoded.is_empty() && !self.raw_eof {
+            self.fill_batch(defaults);
+        }
+        let Some((line, bytes, decoded, ts)) = self.decoded.pop_front() else {
             self.at_eof = true;
-            return Ok(());
-        }
-        self.bytes_read += read as u64;
-        self.line += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        let decoded = schemas::decode(self.spec.topic, &buf, defaults);
-        let ts = match &decoded {
-            Ok(ev) if self.spec.topic.is_fact() => ev.ts(),
-            Ok(_) => serde_json::from_slice::<TsOnly>(&buf).ok().and_then(|t| t.ts).map(|t| t.0),
-            Err(_) => None,
+            return match self.batch_error.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
         };
         if let Some(ts) = ts {
             self.placement.admit(ts);
         }
-        self.ahead.push_back((Pending { line: self.line, bytes: buf, decoded, epoch: 0 }, ts));
+        self.ahead.push_back((Pending { line, bytes, decoded, epoch: 0 }, ts));
         Ok(())
+    }
+
+    /// Reads the next batch of lines and decodes them on every core.
+    fn fill_batch(&mut self, defaults: &BrandProfile) {
+        let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut size = 0;
+        while lines.len() < BATCH_LINES && size < BATCH_BYTES {
+            // Read into a reused scratch buffer, then copy the line once at its exact size
+            // (growing a fresh `Vec` per line reallocates it several times).
+            let scratch = &mut self.scratch;
+            scratch.clear();
+            let read = match self.reader.read_until(b'\n', scratch) {
+                Ok(n) => n,
+                Err(e) => {
+                    let at = format!("reading {} after line {}", self.spec.path.display(), self.line);
+                    self.batch_error = Some(anyhow::Error::new(e).context(at));
+                    self.raw_eof = true;
+                    break;
+                }
+            };
+            if read == 0 {
+                self.raw_eof = true;
+                break;
+            }
+            self.bytes_read += read as u64;
+            self.line += 1;
+            if scratch.last() == Some(&b'\n') {
+                scratch.pop();
+            }
+            if scratch.last() == Some(&b'\r') {
+                scratch.pop();
+            }
+            size += scratch.len();
+            lines.push((self.line, scratch.to_vec()));
+        }
+        let topic = self.spec.topic;
+        let decode = |(line, bytes): (u64, Vec<u8>)| -> Decoded1 {
+            let decoded = schemas::decode(topic, &bytes, defaults);
+            let ts = match &decoded {
+                Ok(ev) if topic.is_fact() => ev.ts(),
+                Ok(_) => serde_json::from_slice::<TsOnly>(&bytes).ok().and_then(|t| t.ts).map(|t| t.0),
+                Err(_) => None,
+            };
+            (line, bytes, decoded, ts)
+        };
+        if lines.len() < 2 * MIN_LINES_PER_TASK {
+            self.decoded.extend(lines.into_iter().map(decode));
+        } else {
+            let batch: Vec<Decoded1> = lines.into_par_iter().with_min_len(MIN_LINES_PER_TASK).map(decode).collect();
+            self.decoded.extend(batch);
+        }
     }
 
     /// Takes the line returned by the last [`peek`](Self::peek).
