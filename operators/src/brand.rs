@@ -91,11 +91,56 @@ pub fn brand_store<'s>(
     epoch_operator("BrandStore", input, |i: &BrandIn| route(i.brand_id()), side, snapshots, logic)
 }
 
+/// What a case contributes to the brand-minute windows (SPEC §5), in a few words: the updates
+/// are derived from it ([`Contrib::updates`]) when they are sent or retracted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Contrib {
+    /// Opened at (counts in `cases_opened`); `None`: the case contributes nothing.
+    opened: Option<Millis>,
+    /// The first response.
+    first: Option<FirstResponse>,
+    /// Resolved at (counts in `cases_resolved`, with the time since opened).
+    resolved: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct FirstResponse {
+    at: Millis,
+    frt: Millis,
+    within: bool,
+    kind: Option<SourceKind>,
+}
+
+impl Contrib {
+    /// The window updates: `(window_start, aggregate, frt)`.
+    fn updates(&self) -> Vec<(Millis, BrandAgg, Option<Millis>)> {
+        let Some(opened) = self.opened else { return Vec::new() };
+        let mut v = vec![(window_start(opened), BrandAgg { cases_opened: 1, ..Default::default() }, None)];
+        if let Some(f) = self.first {
+            let a = BrandAgg {
+                first_responses: 1,
+                responses_within_sla: f.within as i64,
+                responses_late: !f.within as i64,
+                frt_sum_ms: f.frt,
+                mentions_answered: (f.kind == Some(SourceKind::Mention)) as i64,
+                ad_comments_answered: (f.kind == Some(SourceKind::AdComment)) as i64,
+                ..Default::default()
+            };
+            v.push((window_start(f.at), a, Some(f.frt)));
+        }
+        if let Some(r) = self.resolved {
+            let a = BrandAgg { cases_resolved: 1, resolution_sum_ms: (r - opened).max(0), ..Default::default() };
+            v.push((window_start(r), a, None));
+        }
+        v
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct CaseEntry {
     summary: CaseSummary,
     kinds: Vec<(SourceKind, i64)>,
-    contrib: Vec<(Millis, BrandAgg, Option<Millis>)>,
+    contrib: Contrib,
 }
 
 impl CaseEntry {
@@ -120,7 +165,8 @@ struct Pause {
 struct BrandStore {
     params: Params,
     brands: FxHashMap<String, Arc<BrandProfile>>,
-    cases: FxHashMap<String, CaseEntry>,
+    /// Boxed: a table of 200,000 cases grows by copying its slots, so a slot is a pointer.
+    cases: FxHashMap<String, Box<CaseEntry>>,
     pauses: FxHashMap<String, Pause>,
     open_alerts: FxHashMap<String, AlertRow>,
     /// Window updates of the current epoch (empty between epochs, not state).
@@ -140,41 +186,29 @@ impl BrandStore {
         self.deltas.push(BrandOut::Delta(key, diff));
     }
 
-    fn contribution(&self, e: &CaseEntry) -> Vec<(Millis, BrandAgg, Option<Millis>)> {
+    fn contribution(&self, e: &CaseEntry) -> Contrib {
         let s = &e.summary;
-        let Some(opened) = s.opened_at else { return Vec::new() };
-        let mut v = vec![(window_start(opened), BrandAgg { cases_opened: 1, ..Default::default() }, None)];
-        if let Some(fr) = s.first_response_at {
+        let Some(opened) = s.opened_at else { return Contrib::default() };
+        let first = s.first_response_at.map(|fr| {
             let frt = (fr - opened).max(0);
             let target_ms = self.profile(&s.brand_id).sla_seconds.target(s.priority) as i64 * 1000;
-            let kind = e.kind();
-            let a = BrandAgg {
-                first_responses: 1,
-                responses_within_sla: (frt <= target_ms) as i64,
-                responses_late: (frt > target_ms) as i64,
-                frt_sum_ms: frt,
-                mentions_answered: (kind == Some(SourceKind::Mention)) as i64,
-                ad_comments_answered: (kind == Some(SourceKind::AdComment)) as i64,
-                ..Default::default()
-            };
-            v.push((window_start(fr), a, Some(frt)));
-        }
-        if let Some(r) = s.resolved_at {
-            let a = BrandAgg { cases_resolved: 1, resolution_sum_ms: (r - opened).max(0), ..Default::default() };
-            v.push((window_start(r), a, None));
-        }
-        v
+            FirstResponse { at: fr, frt, within: frt <= target_ms, kind: e.kind() }
+        });
+        Contrib { opened: Some(opened), first, resolved: s.resolved_at }
     }
 
     fn recontribute(&mut self, case_id: &str) {
         let Some(entry) = self.cases.get(case_id) else { return };
         let new = self.contribution(entry);
         let brand = entry.summary.brand_id.clone();
-        let old = std::mem::replace(&mut self.cases.get_mut(case_id).expect("exists").contrib, new.clone());
-        for (m, a, f) in old {
+        let old = std::mem::replace(&mut self.cases.get_mut(case_id).expect("exists").contrib, new);
+        if old == new {
+            return; // differential would consolidate the retraction and the insertion away
+        }
+        for (m, a, f) in old.updates() {
             self.apply(&brand, m, &a, f, -1);
         }
-        for (m, a, f) in new {
+        for (m, a, f) in new.updates() {
             self.apply(&brand, m, &a, f, 1);
         }
     }
@@ -375,7 +409,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                         None => {
                             self.cases.insert(
                                 msg.case_id.clone(),
-                                CaseEntry { summary, kinds: Vec::new(), contrib: Vec::new() },
+                                Box::new(CaseEntry { summary, kinds: Vec::new(), contrib: Contrib::default() }),
                             );
                         }
                     }
@@ -383,7 +417,7 @@ impl EpochLogic<BrandIn, BrandOut> for BrandStore {
                 }
                 (None, _) => {
                     if let Some(e) = self.cases.remove(&msg.case_id) {
-                        for (m, a, f) in e.contrib {
+                        for (m, a, f) in e.contrib.updates() {
                             self.apply(&msg.brand_id, m, &a, f, -1);
                         }
                     }

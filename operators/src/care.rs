@@ -178,7 +178,8 @@ enum Due {
 
 struct Cases {
     params: Params,
-    cases: FxHashMap<String, CaseState>,
+    /// Boxed: a table of 200,000 cases grows by copying its slots, so a slot is a pointer.
+    cases: FxHashMap<String, Box<CaseState>>,
     due: BTreeMap<Millis, Vec<String>>,
     gauge: crate::types::GaugeShare,
 }
@@ -201,11 +202,8 @@ impl EpochLogic<(Pos, CareEvent), CareOut> for Cases {
     fn on_epoch(&mut self, input: EpochInput<(Pos, CareEvent)>, out: &mut Vec<CareOut>) {
         let mut dirty: FxHashSet<String> = FxHashSet::default();
         for (pos, e) in input.data {
-            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| CaseState {
-                events: Vec::new(),
-                base: None,
-                summary: None,
-                due: 0,
+            let state = self.cases.entry(e.case_id.clone()).or_insert_with(|| {
+                Box::new(CaseState { events: Vec::new(), base: None, summary: None, due: 0 })
             });
             dirty.insert(e.case_id.clone());
             state.events.push((e.ts, pos, e));
