@@ -106,6 +106,7 @@ impl EpochLogic<Fact, Accepted> for Dedup {
         let mut slots: Vec<Option<Fact>> = input.data.into_iter().map(Some).collect();
         let facts = order.into_iter().map(|(_, i)| slots[i].take().expect("each fact once"));
         let mut mentions: BTreeMap<(String, Millis), BrandAgg> = BTreeMap::new();
+        let mut langs = crate::sentiment::LocalLangCounts::default();
         for fact in facts {
             let ts = fact.ts();
             let minute = window_start(ts);
@@ -128,7 +129,8 @@ impl EpochLogic<Fact, Accepted> for Dedup {
             self.expiry.entry(minute).or_default().push(key);
             match fact {
                 Fact::Mention(_, m, _) => {
-                    let s = self.params.scorer.score_mention(&m.text, m.lang.as_deref(), m.sentiment);
+                    let (code, s) = self.params.scorer.score_mention_uncounted(&m.text, m.lang.as_deref(), m.sentiment);
+                    langs.add(code, s.is_some());
                     let agg = mentions.entry((m.brand_id, minute)).or_default();
                     agg.add(&BrandAgg::mention(s, m.reach), 1);
                     out.push(Accepted::Source { key: source_key(&m.event_id), ts, kind: SourceKind::Mention });
@@ -141,6 +143,7 @@ impl EpochLogic<Fact, Accepted> for Dedup {
                 Fact::Care(pos, e) => out.push(Accepted::Care(pos, e)),
             }
         }
+        langs.flush(self.params.scorer.counts());
         out.extend(mentions.into_iter().map(|((brand_id, minute), agg)| Accepted::MentionAgg {
             brand_id,
             minute,

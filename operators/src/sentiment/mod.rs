@@ -156,12 +156,23 @@ impl Scorer {
     /// else "und" (undetectable); an upstream score without `lang` counts as "upstream" (the
     /// language is not detected when no score is needed).
     pub fn score_mention(&self, text: &str, lang: Option<&str>, upstream: Option<f64>) -> Option<f64> {
-        let (code, score) = match upstream {
-            Some(s) => (Some(lang.and_then(lang::normalize).unwrap_or("upstream")), Some(s)),
-            None => self.score_lang(text, lang),
-        };
+        let (code, score) = self.score_mention_uncounted(text, lang, upstream);
         self.counts.add(code, score.is_some());
         score
+    }
+
+    /// As [`Scorer::score_mention`], returning the language it is counted under instead of
+    /// counting it: for callers that count a batch at once ([`LocalLangCounts`]).
+    pub fn score_mention_uncounted(
+        &self,
+        text: &str,
+        lang: Option<&str>,
+        upstream: Option<f64>,
+    ) -> (Option<&'static str>, Option<f64>) {
+        match upstream {
+            Some(s) => (Some(lang.and_then(lang::normalize).unwrap_or("upstream")), Some(s)),
+            None => self.score_lang(text, lang),
+        }
     }
 
     /// Mentions scored and unscored by language, since this scorer (or the one it was cloned
@@ -179,6 +190,36 @@ pub const COUNTED: [&str; 23] = [
     "fa", "ur", "he", "other", "upstream", "und",
 ];
 
+/// The index of a language in [`COUNTED`] (a `match`: this runs for every mention).
+fn counted_index(lang: &str) -> Option<usize> {
+    Some(match lang {
+        "en" => 0,
+        "fr" => 1,
+        "pt" => 2,
+        "de" => 3,
+        "zh" => 4,
+        "ar" => 5,
+        "es" => 6,
+        "it" => 7,
+        "nl" => 8,
+        "sv" => 9,
+        "tr" => 10,
+        "vi" => 11,
+        "ru" => 12,
+        "uk" => 13,
+        "ja" => 14,
+        "ko" => 15,
+        "hi" => 16,
+        "fa" => 17,
+        "ur" => 18,
+        "he" => 19,
+        "other" => 20,
+        "upstream" => 21,
+        "und" => 22,
+        _ => return None,
+    })
+}
+
 /// Mentions scored and unscored, by language ([`COUNTED`]): the figures of
 /// `brandpulse_mentions_scored_total{lang}` and the summary's scored share per language.
 #[derive(Debug, Default)]
@@ -187,13 +228,51 @@ pub struct LangCounts {
     unscored: [AtomicU64; COUNTED.len()],
 }
 
+/// The slot of a mention's language in the counts: "und" without one, "other" when not counted.
+fn slot(lang: Option<&str>) -> usize {
+    match lang {
+        None => COUNTED.len() - 1,
+        Some(l) => counted_index(l).unwrap_or(COUNTED.len() - 3),
+    }
+}
+
+/// Counts of one batch of mentions, kept by one thread and added to the shared [`LangCounts`]
+/// at once (one atomic add per language instead of one per mention).
+#[derive(Debug, Default)]
+pub struct LocalLangCounts {
+    scored: [u64; COUNTED.len()],
+    unscored: [u64; COUNTED.len()],
+}
+
+impl LocalLangCounts {
+    /// Counts one mention.
+    pub fn add(&mut self, lang: Option<&str>, scored: bool) {
+        let i = slot(lang);
+        if scored {
+            self.scored[i] += 1;
+        } else {
+            self.unscored[i] += 1;
+        }
+    }
+
+    /// Adds the counts to `shared` and starts again from zero.
+    pub fn flush(&mut self, shared: &LangCounts) {
+        for i in 0..COUNTED.len() {
+            if self.scored[i] > 0 {
+                shared.scored[i].fetch_add(self.scored[i], Ordering::Relaxed);
+            }
+            if self.unscored[i] > 0 {
+                shared.unscored[i].fetch_add(self.unscored[i], Ordering::Relaxed);
+            }
+        }
+        *self = LocalLangCounts::default();
+    }
+}
+
 impl LangCounts {
     /// Counts one mention.
     pub fn add(&self, lang: Option<&str>, scored: bool) {
-        let i = match lang {
-            None => COUNTED.len() - 1,
-            Some(l) => COUNTED.iter().position(|&c| c == l).unwrap_or(COUNTED.len() - 3),
-        };
+        let i = slot(lang);
         let counter = if scored { &self.scored[i] } else { &self.unscored[i] };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -215,6 +294,14 @@ mod tests {
 
     fn french() -> Lexicon {
         Lexicon::parse("texte\t1.5\nmauvais\t-2\n").unwrap()
+    }
+
+    #[test]
+    fn counted_index_agrees_with_counted() {
+        for (i, l) in COUNTED.iter().enumerate() {
+            assert_eq!(counted_index(l), Some(i), "{l}");
+        }
+        assert_eq!(counted_index("xx"), None);
     }
 
     #[test]
