@@ -105,11 +105,12 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
         _ => None,
     });
     let ads_out = ads_and_crisis(comments.concat(ad_rows), side.clone(), snapshots, params.clone());
-    let [ads_to_brand, ad_minutes, ads_rejected, live_ad_minutes] = split(ads_out, |a: &AdsOut| match a {
-        AdsOut::BrandDelta { .. } | AdsOut::Crisis(_) => 0,
-        AdsOut::AdMinute(_) => 1,
-        AdsOut::Rejected(_) => 2,
-        AdsOut::LiveAdMinute(_) => 3,
+    let [ads_to_windows, crises, ad_minutes, ads_rejected, live_ad_minutes] = split(ads_out, |a: &AdsOut| match a {
+        AdsOut::BrandDelta { .. } => 0,
+        AdsOut::Crisis(_) => 1,
+        AdsOut::AdMinute(_) => 2,
+        AdsOut::Rejected(_) => 3,
+        AdsOut::LiveAdMinute(_) => 4,
     });
 
     let care_events = care_events.flat_map(|a| match a {
@@ -132,10 +133,6 @@ pub fn brandpulse_with<'s>(inputs: Inputs<'s>, params: Params, snapshots: &Snaps
     });
     let kinds = source_join(sources.concat(requests), side.clone(), snapshots, params.clone());
 
-    let [ads_to_windows, crises] = split(ads_to_brand, |a: &AdsOut| match a {
-        AdsOut::BrandDelta { .. } => 0,
-        _ => 1,
-    });
     let brand_in = crises
         .flat_map(|a| match a {
             AdsOut::Crisis(c) => Some(BrandIn::Crisis(c)),

@@ -128,21 +128,23 @@ pub fn brand_windows<'s>(
 /// Re-sends each update under a capability for its own epoch. An arrangement emits one batch for
 /// every epoch its frontier passed at once, under the first of them; the epoch operator must see
 /// each update in its own epoch, with that epoch's watermark.
-fn at_own_epoch<'s, D: Clone + 'static, R: Clone + 'static>(
+fn at_own_epoch<'s, D: 'static, R: 'static>(
     stream: StreamVec<'s, Epoch, (D, Epoch, R)>,
 ) -> StreamVec<'s, Epoch, (D, Epoch, R)> {
     stream.unary(Pipeline, "AtOwnEpoch", |_cap, _info| {
         move |input, output| {
             input.for_each(|cap, data| {
                 let least = *cap.least().expect("a time");
-                let mut data = std::mem::take(data);
                 data.sort_by_key(|(_, t, _)| *t);
-                let mut rest = &data[..];
-                while let Some(&(_, t, _)) = rest.first() {
-                    let n = rest.iter().take_while(|(_, u, _)| *u == t).count();
-                    let time = if t < least { least } else { t };
-                    output.session(&cap.delayed(&time, 0)).give_iterator(rest[..n].iter().cloned());
-                    rest = &rest[n..];
+                let mut updates = data.drain(..).peekable();
+                while let Some(first) = updates.next() {
+                    let t = first.1;
+                    let at = cap.delayed(&t.max(least), 0);
+                    let mut session = output.session(&at);
+                    session.give(first);
+                    while let Some(next) = updates.next_if(|(_, u, _)| *u == t) {
+                        session.give(next);
+                    }
                 }
             });
         }
